@@ -72,6 +72,7 @@ INTEG_BIN := $(BUILD)/test/integration-tests
 SIM_BIN := $(BUILD)/test/kubelet-sim
 GO_PEER := $(BUILD)/test/kubelet-go
 BENCH_BIN := $(BUILD)/test/bench
+TESTD_BIN := $(BUILD)/test/testd
 
 GOENV := GOPATH=/usr/share/gocode GO111MODULE=off GOFLAGS= GOCACHE=$(abspath $(BUILD))/gocache
 
@@ -105,6 +106,11 @@ $(SIM_BIN): $(call obj,test/kubelet-sim/main.c $(SIM_LIB_SRC)) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The daemon with a test-only inventory loader (test/testd/).
+$(TESTD_BIN): $(call obj,$(wildcard test/testd/*.c) $(wildcard test/support/*.c)) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BENCH_BIN): $(call obj,$(BENCH_SRC) $(wildcard test/support/*.c)) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -123,13 +129,14 @@ fixtures: $(FIXTURES)/.stamp
 
 TEST_ENV := KGDP_BIN=$(abspath $(BIN)) KGDP_FIXTURES=$(abspath $(FIXTURES)) \
 	KGDP_SIM=$(abspath $(SIM_BIN)) KGDP_GO_PEER=$(abspath $(GO_PEER)) \
+	KGDP_TESTD=$(abspath $(TESTD_BIN)) \
 	KGDP_SRCDIR=$(CURDIR) KGDP_BUILD=$(abspath $(BUILD))
 TEST_RUN ?=
 
 unit: $(UNIT_BIN) $(FIXTURES)/.stamp
 	$(TEST_ENV) $(TEST_RUN) $(UNIT_BIN)
 
-integration: $(INTEG_BIN) $(BIN) $(SIM_BIN) $(GO_PEER) $(FIXTURES)/.stamp
+integration: $(INTEG_BIN) $(BIN) $(TESTD_BIN) $(SIM_BIN) $(GO_PEER) $(FIXTURES)/.stamp
 	$(TEST_ENV) $(TEST_RUN) $(INTEG_BIN)
 
 test: all
@@ -145,7 +152,7 @@ demo: $(BIN) $(SIM_BIN) $(FIXTURES)/.stamp
 check-asan:
 	$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS="-O1 -g" test
 
-valgrind: $(UNIT_BIN) $(INTEG_BIN) $(BIN) $(SIM_BIN) $(GO_PEER) $(FIXTURES)/.stamp
+valgrind: $(UNIT_BIN) $(INTEG_BIN) $(BIN) $(TESTD_BIN) $(SIM_BIN) $(GO_PEER) $(FIXTURES)/.stamp
 	$(TEST_ENV) KGDP_VALGRIND=1 sh scripts/valgrind.sh $(UNIT_BIN) $(INTEG_BIN)
 
 install: $(BIN)

@@ -105,3 +105,21 @@ void inventory_resource_clear(struct inv_resource *r);
 /* True when both snapshots would produce the same ListAndWatch lists and CDI
  * content (resources, ids, health, NUMA, nodes). */
 bool inventory_equal(const struct inventory *a, const struct inventory *b);
+
+/* What a host model becomes a snapshot under (topology/build.c). */
+struct inv_policy {
+    enum inv_mode mode;
+    const char *domain;         /* resource domain: "nvidia.com" */
+    const char *gpu_alias;      /* "pgpu"; "" = one resource per GPU model */
+    const char *nvswitch_alias; /* "nvswitch"; "" = one resource per NVSwitch model */
+    const char *sysfs_root;     /* Allocate re-checks driver bindings here */
+    const char *dev_root;       /* host paths of device nodes are under it */
+};
+
+struct topo_host;
+
+/* Build a snapshot (refcount 1) from a host model: units, resources,
+ * health, device nodes and the allocation ops. The snapshot keeps what it
+ * needs from host (it does not borrow it). 0 or -errno with err. */
+int inventory_build(const struct topo_host *host, const struct inv_policy *policy,
+                    struct inventory **ret, struct topo_error *err);
