@@ -11,6 +11,7 @@
 #include <linux/netlink.h>
 
 #include "plugin/log.h"
+#include "plugin/uevent-priv.h"
 #include "plugin/uevent.h"
 #include "topology/cleanup.h"
 
@@ -188,36 +189,47 @@ monitor_thread_start(struct uevent_monitor *m)
 }
 
 int
-uevent_monitor_start(void (*cb)(void *ctx), void *ctx, struct uevent_monitor **ret,
-                     struct topo_error *err)
+uevent_monitor_start_fd(int sock_fd, void (*cb)(void *ctx), void *ctx,
+                        struct uevent_monitor **ret, struct topo_error *err)
 {
+    _cleanup_close_ int sock = sock_fd;
     _cleanup_free_ struct uevent_monitor *m = NULL;
-    _cleanup_close_ int sock_fd = -1;
     _cleanup_close_ int stop_fd = -1;
     int r;
 
-    if (!cb || !ret)
-        return topo_error_set(err, -EINVAL, "uevent monitor: no callback");
-    sock_fd = monitor_socket_open(err);
-    if (sock_fd < 0)
-        return sock_fd;
+    if (!cb || !ret || sock < 0)
+        return topo_error_set(err, -EINVAL, "uevent monitor: no callback or socket");
     stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (stop_fd < 0)
         return topo_error_set(err, -errno, "eventfd: %s", strerror(errno));
     m = calloc(1, sizeof(*m));
     if (!m)
         return topo_error_set(err, -ENOMEM, "uevent monitor: out of memory");
-    m->sock_fd = sock_fd;
+    m->sock_fd = sock;
     m->stop_fd = stop_fd;
     m->cb = cb;
     m->ctx = ctx;
     r = monitor_thread_start(m);
     if (r < 0)
         return topo_error_set(err, r, "uevent monitor: pthread_create: %s", strerror(-r));
-    TAKE_FD(sock_fd);
+    TAKE_FD(sock);
     TAKE_FD(stop_fd);
     *ret = TAKE_PTR(m);
     return 0;
+}
+
+int
+uevent_monitor_start(void (*cb)(void *ctx), void *ctx, struct uevent_monitor **ret,
+                     struct topo_error *err)
+{
+    int fd;
+
+    if (!cb || !ret)
+        return topo_error_set(err, -EINVAL, "uevent monitor: no callback");
+    fd = monitor_socket_open(err);
+    if (fd < 0)
+        return fd;
+    return uevent_monitor_start_fd(fd, cb, ctx, ret, err);
 }
 
 void
