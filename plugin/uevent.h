@@ -36,7 +36,7 @@ enum uevent_action {
 struct uevent {
     enum uevent_action action;
     char action_name[UEVENT_ACTION_NAME_MAX + 1]; /* as sent, e.g. "unbind" */
-    const char *devpath;     /* "/devices/pci0000:17/..." */
+    const char *devpath;                          /* "/devices/pci0000:17/..." */
     const char *subsystem;
     const char *driver;
     const char *pci_slot_name;
@@ -69,13 +69,13 @@ struct uevent_monitor;
 
 /* Counters for diagnostics and tests; read with uevent_monitor_get_stats(). */
 struct uevent_monitor_stats {
-    uint64_t received;       /* datagrams read from the socket */
-    uint64_t relevant;       /* parsed kernel events that passed uevent_relevant() */
-    uint64_t irrelevant;     /* parsed kernel events of other subsystems */
-    uint64_t malformed;      /* uevent_parse() said -EBADMSG, or truncated datagram */
-    uint64_t foreign;        /* not from the kernel (nl_pid != 0) or libudev-formatted */
-    uint64_t overruns;       /* ENOBUFS: the kernel dropped events for us */
-    uint64_t callbacks;      /* times cb was invoked */
+    uint64_t received;   /* datagrams read from the socket */
+    uint64_t relevant;   /* parsed kernel events that passed uevent_relevant() */
+    uint64_t irrelevant; /* parsed kernel events of other subsystems */
+    uint64_t malformed;  /* uevent_parse() said -EBADMSG, or truncated datagram */
+    uint64_t foreign;    /* not from the kernel (nl_pid != 0) or libudev-formatted */
+    uint64_t overruns;   /* ENOBUFS: the kernel dropped events for us */
+    uint64_t callbacks;  /* times cb was invoked */
 };
 
 /* Open a NETLINK_KOBJECT_UEVENT socket on group 1 and start a thread that

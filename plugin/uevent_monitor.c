@@ -50,8 +50,8 @@ monitor_socket_open(struct topo_error *err)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
         log_debug("uevent_rcvbuf_failed", "errno=%d", errno);
     if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-        return topo_error_set(err, -errno, "bind netlink uevent group %u: %s",
-                              UEVENT_GROUP_KERNEL, strerror(errno));
+        return topo_error_set(err, -errno, "bind netlink uevent group %u: %s", UEVENT_GROUP_KERNEL,
+                              strerror(errno));
     return TAKE_FD(fd);
 }
 
@@ -189,8 +189,8 @@ monitor_thread_start(struct uevent_monitor *m)
 }
 
 int
-uevent_monitor_start_fd(int sock_fd, void (*cb)(void *ctx), void *ctx,
-                        struct uevent_monitor **ret, struct topo_error *err)
+uevent_monitor_start_fd(int sock_fd, void (*cb)(void *ctx), void *ctx, struct uevent_monitor **ret,
+                        struct topo_error *err)
 {
     _cleanup_close_ int sock = sock_fd;
     _cleanup_free_ struct uevent_monitor *m = NULL;

@@ -113,8 +113,7 @@ test_fuzz_truncate_and_mutate(void)
             buf[xorshift(&s) % len] = fuzz_byte(&s);
         fuzz_one(buf, len - (size_t)(xorshift(&s) % 3), &ok);
     }
-    fprintf(stderr, " (%u prefixes, %u of %u mutants parsed)", ok_prefix, ok,
-            FUZZ_MUTATE_ROUNDS);
+    fprintf(stderr, " (%u prefixes, %u of %u mutants parsed)", ok_prefix, ok, FUZZ_MUTATE_ROUNDS);
 }
 
 TEST_SUITE(uevent_fuzz, NULL, NULL, {"random buffers", test_fuzz_random},

@@ -15,7 +15,7 @@
  * KOBJ_UNBIND after clearing dev->driver, so there is no DRIVER key. */
 #define H100_PATH "/devices/pci0000:17/0000:17:00.0/0000:18:00.0"
 #define H100_ENV                                                                                   \
-    "PCI_CLASS=30200\0PCI_ID=10DE:2330\0PCI_SUBSYS_ID=10DE:16C1\0PCI_SLOT_NAME=0000:18:00.0\0"   \
+    "PCI_CLASS=30200\0PCI_ID=10DE:2330\0PCI_SUBSYS_ID=10DE:16C1\0PCI_SLOT_NAME=0000:18:00.0\0"     \
     "MODALIAS=pci:v000010DEd00002330sv000010DEsd000016C1bc03sc02i00\0"
 static const char msg_unbind[] = "unbind@" H100_PATH "\0ACTION=unbind\0DEVPATH=" H100_PATH
                                  "\0SUBSYSTEM=pci\0" H100_ENV "SEQNUM=4711\0";
@@ -39,6 +39,12 @@ static const char msg_iommu_add[] =
 static const char msg_iommu_group_change[] =
     "change@/kernel/iommu_groups/42\0ACTION=change\0DEVPATH=/kernel/iommu_groups/42\0"
     "SUBSYSTEM=iommu_group\0SEQNUM=4800\0";
+/* Recorded in this project's test VM: echo change > /sys/bus/pci/devices/0000:00:01.0/uevent */
+static const char msg_pci_change_recorded[] =
+    "change@/devices/pci0000:00/0000:00:01.0\0ACTION=change\0"
+    "DEVPATH=/devices/pci0000:00/0000:00:01.0\0SUBSYSTEM=pci\0SYNTH_UUID=0\0DRIVER=virtio-pci\0"
+    "PCI_CLASS=FFFF00\0PCI_ID=1AF4:1045\0PCI_SUBSYS_ID=1AF4:1045\0PCI_SLOT_NAME=0000:00:01.0\0"
+    "MODALIAS=pci:v00001AF4d00001045sv00001AF4sd00001045bcFFscFFi00\0SEQNUM=833\0";
 /* Recorded in this project's test VM: echo change > /sys/devices/virtual/net/lo/uevent */
 static const char msg_net_lo[] =
     "change@/devices/virtual/net/lo\0ACTION=change\0DEVPATH=/devices/virtual/net/lo\0"
@@ -61,8 +67,9 @@ static const char msg_cpu_offline[] =
     "SUBSYSTEM=cpu\0SEQNUM=5002\0";
 static const char msg_tty_online[] = "online@/devices/virtual/tty/ttyS0\0ACTION=online\0"
                                      "SUBSYSTEM=tty\0MAJOR=4\0MINOR=64\0SEQNUM=5003\0";
-static const char msg_future_action[] = "frobnicate@/devices/pci0000:00/0000:00:01.0\0"
-                                        "ACTION=frobnicate\0SUBSYSTEM=pci\0SEQNUM=18446744073709551615\0";
+static const char msg_future_action[] =
+    "frobnicate@/devices/pci0000:00/0000:00:01.0\0"
+    "ACTION=frobnicate\0SUBSYSTEM=pci\0SEQNUM=18446744073709551615\0";
 
 struct parse_case {
     const char *name;
@@ -83,8 +90,11 @@ static const struct parse_case good_cases[] = {
      "0000:18:00.0", "10DE:2330", "30200", NULL, -1, -1, true, 4714, true},
     {"pci remove", MSG(msg_pci_remove), UEVENT_ACTION_REMOVE, "remove", H100_PATH, "pci", NULL,
      "0000:18:00.0", "10DE:2330", "30200", NULL, -1, -1, true, 4790, true},
-    {"vfio-dev add", MSG(msg_vfio_dev_add), UEVENT_ACTION_ADD, "add", VFIO3_PATH, "vfio-dev",
-     NULL, NULL, NULL, NULL, "vfio/devices/vfio3", 236, 3, true, 4716, true},
+    {"pci change (recorded)", MSG(msg_pci_change_recorded), UEVENT_ACTION_CHANGE, "change",
+     "/devices/pci0000:00/0000:00:01.0", "pci", "virtio-pci", "0000:00:01.0", "1AF4:1045", "FFFF00",
+     NULL, -1, -1, true, 833, true},
+    {"vfio-dev add", MSG(msg_vfio_dev_add), UEVENT_ACTION_ADD, "add", VFIO3_PATH, "vfio-dev", NULL,
+     NULL, NULL, NULL, "vfio/devices/vfio3", 236, 3, true, 4716, true},
     {"vfio-dev remove", MSG(msg_vfio_dev_remove), UEVENT_ACTION_REMOVE, "remove", VFIO3_PATH,
      "vfio-dev", NULL, NULL, NULL, NULL, "vfio/devices/vfio3", 236, 3, true, 4712, true},
     {"vfio group add", MSG(msg_vfio_group_add), UEVENT_ACTION_ADD, "add",
@@ -95,10 +105,10 @@ static const struct parse_case good_cases[] = {
     {"iommu_group change", MSG(msg_iommu_group_change), UEVENT_ACTION_CHANGE, "change",
      "/kernel/iommu_groups/42", "iommu_group", NULL, NULL, NULL, NULL, NULL, -1, -1, true, 4800,
      true},
-    {"net lo change", MSG(msg_net_lo), UEVENT_ACTION_CHANGE, "change",
-     "/devices/virtual/net/lo", "net", NULL, NULL, NULL, NULL, NULL, -1, -1, true, 822, false},
-    {"net move", MSG(msg_net_move), UEVENT_ACTION_MOVE, "move", "/devices/virtual/net/eth1",
-     "net", NULL, NULL, NULL, NULL, NULL, -1, -1, true, 900, false},
+    {"net lo change", MSG(msg_net_lo), UEVENT_ACTION_CHANGE, "change", "/devices/virtual/net/lo",
+     "net", NULL, NULL, NULL, NULL, NULL, -1, -1, true, 822, false},
+    {"net move", MSG(msg_net_move), UEVENT_ACTION_MOVE, "move", "/devices/virtual/net/eth1", "net",
+     NULL, NULL, NULL, NULL, NULL, -1, -1, true, 900, false},
     {"usb add", MSG(msg_usb_add), UEVENT_ACTION_ADD, "add", USB_PATH, "usb", "usb", NULL, NULL,
      NULL, "bus/usb/001/002", 189, 1, true, 5000, false},
     {"block change", MSG(msg_block_change), UEVENT_ACTION_CHANGE, "change",
@@ -170,9 +180,9 @@ test_parse_recorded(void)
         if (uevent_relevant(&ev) != c->relevant)
             fprintf(stderr, "\n  %s: relevant want %d", c->name, c->relevant);
         CU_ASSERT_EQUAL(uevent_relevant(&ev), c->relevant);
-        for (const char *const *p = (const char *const[]){ev.devpath, ev.subsystem, ev.driver,
-                                                           ev.pci_slot_name, ev.pci_id,
-                                                           ev.pci_class, ev.devname, NULL};
+        for (const char *const *p =
+                 (const char *const[]){ev.devpath, ev.subsystem, ev.driver, ev.pci_slot_name,
+                                       ev.pci_id, ev.pci_class, ev.devname, NULL};
              *p; p++)
             assert_inside(*p, buf, c->len);
         free(buf);
