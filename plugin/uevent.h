@@ -83,7 +83,9 @@ struct uevent_monitor_stats {
  * drained burst) and after a receive overrun. cb must be cheap and must not
  * call uevent_monitor_stop(). Returns 0 and *ret (free with
  * uevent_monitor_stop()), or -errno with err filled (e.g. no netlink in a
- * sandbox: callers log a warning and rely on periodic rescans). */
+ * sandbox: callers log a warning and rely on periodic rescans). In a network
+ * namespace not owned by the initial user namespace the start succeeds but
+ * the kernel delivers nothing; periodic rescans cover that too. */
 int uevent_monitor_start(void (*cb)(void *ctx), void *ctx, struct uevent_monitor **ret,
                          struct topo_error *err);
 
