@@ -103,7 +103,7 @@ cdi_spec_render(const struct cdi_spec *spec, char **ret, size_t *ret_len, struct
     if (r < 0)
         return r;
     o = render_spec(spec);
-    text = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+    text = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                      JSON_C_TO_STRING_NOSLASHESCAPE)
              : NULL;
     if (!text)
