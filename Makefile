@@ -71,6 +71,7 @@ UNIT_BIN := $(BUILD)/test/unit-tests
 INTEG_BIN := $(BUILD)/test/integration-tests
 SIM_BIN := $(BUILD)/test/kubelet-sim
 GO_PEER := $(BUILD)/test/kubelet-go
+CDI_CHECK := $(BUILD)/test/cdi-check
 BENCH_BIN := $(BUILD)/test/bench
 TESTD_BIN := $(BUILD)/test/testd
 
@@ -119,6 +120,11 @@ $(GO_PEER): $(wildcard test/interop/*.go)
 	@mkdir -p $(dir $@)
 	$(GOENV) go build -o $@ $^
 
+# Loads CDI specs with the CDI library that container runtimes use.
+$(CDI_CHECK): $(wildcard test/cdi-check/*.go)
+	@mkdir -p $(dir $@)
+	$(GOENV) go build -o $@ $^
+
 # Fixture trees are generated at test time, never committed.
 FIXTURES := $(BUILD)/fixtures
 $(FIXTURES)/.stamp: $(wildcard scripts/fixtures/*)
@@ -129,11 +135,11 @@ fixtures: $(FIXTURES)/.stamp
 
 TEST_ENV := KGDP_BIN=$(abspath $(BIN)) KGDP_FIXTURES=$(abspath $(FIXTURES)) \
 	KGDP_SIM=$(abspath $(SIM_BIN)) KGDP_GO_PEER=$(abspath $(GO_PEER)) \
-	KGDP_TESTD=$(abspath $(TESTD_BIN)) \
+	KGDP_TESTD=$(abspath $(TESTD_BIN)) KGDP_CDI_CHECK=$(abspath $(CDI_CHECK)) \
 	KGDP_SRCDIR=$(CURDIR) KGDP_BUILD=$(abspath $(BUILD))
 TEST_RUN ?=
 
-unit: $(UNIT_BIN) $(FIXTURES)/.stamp
+unit: $(UNIT_BIN) $(CDI_CHECK) $(FIXTURES)/.stamp
 	$(TEST_ENV) $(TEST_RUN) $(UNIT_BIN)
 
 integration: $(INTEG_BIN) $(BIN) $(TESTD_BIN) $(SIM_BIN) $(GO_PEER) $(FIXTURES)/.stamp
@@ -152,7 +158,7 @@ demo: $(BIN) $(SIM_BIN) $(FIXTURES)/.stamp
 check-asan:
 	$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS="-O1 -g" test
 
-valgrind: $(UNIT_BIN) $(INTEG_BIN) $(BIN) $(TESTD_BIN) $(SIM_BIN) $(GO_PEER) $(FIXTURES)/.stamp
+valgrind: $(UNIT_BIN) $(INTEG_BIN) $(BIN) $(TESTD_BIN) $(SIM_BIN) $(GO_PEER) $(CDI_CHECK) $(FIXTURES)/.stamp
 	$(TEST_ENV) KGDP_VALGRIND=1 sh scripts/valgrind.sh $(UNIT_BIN) $(INTEG_BIN)
 
 install: $(BIN)
