@@ -16,7 +16,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
 fi
 
 export KGDP_VALGRIND=1
-vg="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
+vg="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite"
 rc=0
 for bin in "$1" "$2"; do
     echo "== valgrind $bin"

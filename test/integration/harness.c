@@ -275,7 +275,8 @@ harness_spawn_daemon(struct harness *h)
     const char *testd = getenv("KGDP_TESTD");
     char *env_inv = NULL;
     char *vg[] = {"valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
-                  "--errors-for-leak-kinds=definite", "--trace-children=no"};
+                  "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
+                  "--trace-children=no"};
     char *args[] = {(char *)testd, "serve", "--sysfs-root", h->sysfs_root, "--dev-root",
                     h->dev_root, "--kubelet-dir", h->kubelet_dir, "--cdi-dir", h->cdi_dir,
                     "--log-level", "debug", NULL};
