@@ -150,6 +150,18 @@ print_list(struct ksim *sim, const char *res, int timeout_ms)
     return 0;
 }
 
+static const char *
+status_name(grpc_status_code s)
+{
+    static const char *const names[] = {
+        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+        "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+        "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+        "UNAUTHENTICATED"};
+
+    return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
 /* Split "RES=VALUE" in place; returns VALUE. */
 static char *
 split_eq(char *arg)
@@ -187,7 +199,7 @@ do_prefer(struct ksim *sim, char *arg)
         return r;
     }
     if (status != GRPC_STATUS_OK) {
-        printf("preferred %s x%d: error status=%d: %s\n", res, size, (int)status, msg);
+        printf("preferred %s x%d: error %s: %s\n", res, size, status_name(status), msg);
         free(msg);
         return -EIO;
     }
@@ -236,7 +248,7 @@ do_allocate(struct ksim *sim, char *arg)
         return r;
     }
     if (status != GRPC_STATUS_OK) {
-        printf("allocate %s: error status=%d: %s\n", res, (int)status, msg);
+        printf("allocate %s: error %s: %s\n", res, status_name(status), msg);
         free(msg);
         return -EIO;
     }
