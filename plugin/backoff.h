@@ -9,7 +9,10 @@ struct plugin_backoff {
     uint32_t next_ms; /* 0 = not started */
 };
 
-#define PLUGIN_BACKOFF_INIT(first, max) {(first), (max), 0}
+#define PLUGIN_BACKOFF_INIT(first, max)                                                            \
+    {                                                                                              \
+        (first), (max), 0                                                                          \
+    }
 
 /* Delay before the next attempt, in ms, and advance the schedule
  * (first, 2*first, ... capped at max). Never fails. */

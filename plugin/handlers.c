@@ -56,7 +56,8 @@ handle_options(struct plugin_reply *rep)
 }
 
 static void
-preferred_one(const struct inventory *inv, int res, const V1beta1__ContainerPreferredAllocationRequest *cr,
+preferred_one(const struct inventory *inv, int res,
+              const V1beta1__ContainerPreferredAllocationRequest *cr,
               V1beta1__ContainerPreferredAllocationResponse *out, struct plugin_reply *rep)
 {
     struct topo_error err = TOPO_ERROR_INIT;
@@ -68,11 +69,10 @@ preferred_one(const struct inventory *inv, int res, const V1beta1__ContainerPref
         reply_error(rep, GRPC_STATUS_INVALID_ARGUMENT, "allocation_size is negative");
         return;
     }
-    r = inventory_preferred(inv, (size_t)res, (const char *const *)cr->available_deviceids,
-                            cr->n_available_deviceids,
-                            (const char *const *)cr->must_include_deviceids,
-                            cr->n_must_include_deviceids, (size_t)cr->allocation_size, &ids, &n,
-                            &err);
+    r = inventory_preferred(
+        inv, (size_t)res, (const char *const *)cr->available_deviceids, cr->n_available_deviceids,
+        (const char *const *)cr->must_include_deviceids, cr->n_must_include_deviceids,
+        (size_t)cr->allocation_size, &ids, &n, &err);
     if (r < 0) {
         reply_error(rep, plugin_status_from_errno(r), err.msg);
         return;
@@ -100,7 +100,8 @@ handle_preferred(struct plugin_server *s, const struct inventory *inv, int res,
     resp.container_responses = calloc(n + 1, sizeof(*resp.container_responses));
     if (!outs || !resp.container_responses)
         reply_error(rep, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-    for (size_t i = 0; outs && resp.container_responses && i < n && rep->code == GRPC_STATUS_OK; i++) {
+    for (size_t i = 0; outs && resp.container_responses && i < n && rep->code == GRPC_STATUS_OK;
+         i++) {
         v1beta1__container_preferred_allocation_response__init(&outs[i]);
         resp.container_responses[i] = &outs[i];
         resp.n_container_responses = i + 1;
@@ -171,7 +172,8 @@ handle_allocate(struct plugin_server *s, const struct inventory *inv, int res,
     resp.container_responses = calloc(n + 1, sizeof(*resp.container_responses));
     if (!allocs || !resp.container_responses)
         reply_error(rep, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-    for (size_t i = 0; allocs && resp.container_responses && i < n && rep->code == GRPC_STATUS_OK; i++) {
+    for (size_t i = 0; allocs && resp.container_responses && i < n && rep->code == GRPC_STATUS_OK;
+         i++) {
         allocate_one(s, inv, res, req->container_requests[i], &allocs[i],
                      &resp.container_responses[i], rep);
         if (resp.container_responses[i])
@@ -212,8 +214,7 @@ plugin_handle_unary(struct plugin_server *s, enum plugin_method m, grpc_call *ca
     int res = inventory_find_resource(inv, s->resource);
 
     if (m != PLUGIN_M_OPTIONS && m != PLUGIN_M_PRESTART && res < 0) {
-        snprintf(rep.message, sizeof(rep.message), "resource %s is no longer served",
-                 s->resource);
+        snprintf(rep.message, sizeof(rep.message), "resource %s is no longer served", s->resource);
         rep.code = GRPC_STATUS_FAILED_PRECONDITION;
     } else {
         switch (m) {
@@ -222,9 +223,7 @@ plugin_handle_unary(struct plugin_server *s, enum plugin_method m, grpc_call *ca
         case PLUGIN_M_ALLOCATE: handle_allocate(s, inv, res, payload, &rep); break;
         case PLUGIN_M_PRESTART: handle_prestart(payload, &rep); break;
         case PLUGIN_M_LIST_WATCH:
-        case PLUGIN_M_COUNT:
-            reply_error(&rep, GRPC_STATUS_INTERNAL, "not a unary method");
-            break;
+        case PLUGIN_M_COUNT: reply_error(&rep, GRPC_STATUS_INTERNAL, "not a unary method"); break;
         }
     }
     plugin_call_answer(call, rep.response, rep.code,

@@ -17,9 +17,8 @@ plugin_kubelet_watch_open(const char *dir, int *ret_fd, struct topo_error *err)
         return topo_error_set(err, -errno, "inotify_init1: %s", strerror(errno));
     /* Events, not inode numbers: a re-created kubelet.sock can reuse the
      * inode of the old one. */
-    if (inotify_add_watch(fd, dir,
-                          IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE_SELF) <
-        0) {
+    if (inotify_add_watch(
+            fd, dir, IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE_SELF) < 0) {
         int r = -errno;
 
         close(fd);

@@ -85,9 +85,8 @@ stream_send(struct plugin_stream *st)
     }
     st->sent_metadata = true;
     st->sending = true;
-    log_info("list_sent", "resource=%s devices=%zu healthy=%zu generation=%llu",
-             st->s->resource, n_dev, n_healthy,
-             (unsigned long long)st->s->loop->inv->generation);
+    log_info("list_sent", "resource=%s devices=%zu healthy=%zu generation=%llu", st->s->resource,
+             n_dev, n_healthy, (unsigned long long)st->s->loop->inv->generation);
 }
 
 static void

@@ -17,19 +17,6 @@ kubelet_present(const struct plugin_loop *loop)
 }
 
 static void
-loop_stop(struct plugin_loop *loop)
-{
-    if (loop->stopping)
-        return;
-    loop->stopping = true;
-    log_info("shutdown", "servers=%s", loop->servers ? "stopping" : "none");
-    for (struct plugin_server *s = loop->servers; s; s = s->next) {
-        s->removed = true;
-        plugin_server_stop(s);
-    }
-}
-
-static void
 unlink_server(struct plugin_loop *loop, struct plugin_server *s)
 {
     for (struct plugin_server **p = &loop->servers; *p; p = &(*p)->next)
@@ -38,6 +25,34 @@ unlink_server(struct plugin_loop *loop, struct plugin_server *s)
             plugin_server_unref(s);
             return;
         }
+}
+
+/* Take a server out of service for good: shut it down, or drop it at once
+ * when it has no grpc_server (binding failed earlier). */
+static void
+retire(struct plugin_loop *loop, struct plugin_server *s)
+{
+    s->removed = true;
+    if (s->state == PLUGIN_SRV_DOWN) {
+        plugin_register_cancel(s);
+        unlink_server(loop, s);
+        return;
+    }
+    plugin_server_stop(s);
+}
+
+void
+plugin_loop_stop(struct plugin_loop *loop)
+{
+    struct plugin_server *next;
+
+    if (!loop->stopping)
+        log_info("shutdown", "servers=%s", loop->servers ? "stopping" : "none");
+    loop->stopping = true;
+    for (struct plugin_server *s = loop->servers; s; s = next) {
+        next = s->next;
+        retire(loop, s);
+    }
 }
 
 void
@@ -72,13 +87,15 @@ sync_servers(struct plugin_loop *loop)
 {
     const struct inventory *inv = loop->inv;
 
-    for (struct plugin_server *s = loop->servers; s; s = s->next) {
+    struct plugin_server *next;
+
+    for (struct plugin_server *s = loop->servers; s; s = next) {
         int r = inventory_find_resource(inv, s->resource);
 
+        next = s->next;
         if (!s->removed && (r < 0 || strcmp(inv->resources[r].socket, s->socket_name) != 0)) {
             log_info("resource_removed", "resource=%s", s->resource);
-            s->removed = true;
-            plugin_server_stop(s);
+            retire(loop, s);
         }
     }
     for (size_t i = 0; i < inv->n_resources; i++) {
@@ -103,8 +120,8 @@ publish(struct plugin_loop *loop, struct inventory *inv)
 {
     inventory_unref(loop->inv);
     loop->inv = inv;
-    log_info("published", "generation=%llu resources=%zu",
-             (unsigned long long)inv->generation, inv->n_resources);
+    log_info("published", "generation=%llu resources=%zu", (unsigned long long)inv->generation,
+             inv->n_resources);
     sync_servers(loop);
     for (struct plugin_server *s = loop->servers; s; s = s->next)
         if (!s->removed)
@@ -148,7 +165,7 @@ plugin_loop_handle_events(struct plugin_loop *loop)
     loop->pending_inv = NULL;
     pthread_mutex_unlock(&loop->lock);
     if (events & PLUGIN_EV_STOP)
-        loop_stop(loop);
+        plugin_loop_stop(loop);
     if (loop->stopping) {
         inventory_unref(inv);
         return;

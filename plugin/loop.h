@@ -84,9 +84,9 @@ struct plugin_server {
     uint64_t srv_gen;
     void *methods[PLUGIN_M_COUNT];
     enum plugin_server_state state;
-    bool need_restart;  /* socket vanished: re-create it after the shutdown */
+    bool need_restart; /* socket vanished: re-create it after the shutdown */
     bool need_register;
-    bool removed;       /* resource gone or daemon stopping: no restart */
+    bool removed; /* resource gone or daemon stopping: no restart */
     struct plugin_tag shutdown_tag;
     struct plugin_register reg;
     struct plugin_stream *streams; /* open ListAndWatch streams */
@@ -97,7 +97,7 @@ struct plugin_loop {
     grpc_completion_queue *cq;
     struct inventory *inv; /* current snapshot (one reference) */
     struct plugin_server *servers;
-    char *kubelet_sock;    /* "<dir>/kubelet.sock" */
+    char *kubelet_sock; /* "<dir>/kubelet.sock" */
     struct plugin_rescan *rescan;
     bool stopping;
 
@@ -114,21 +114,33 @@ struct plugin_loop {
 };
 
 /* wake.c */
+
+/* Create the lame channel and its call on loop->cq. 0 or -ENOMEM. */
 int plugin_wake_init(struct plugin_loop *loop);
 /* Post events (and optionally a snapshot, whose reference moves to the
  * loop) and wake the loop. Any thread; dropped once the wake is closed. */
 void plugin_loop_post(struct plugin_loop *loop, unsigned events, struct inventory *inv);
 /* Stop accepting posts; the loop still drains a pending wake. */
 void plugin_wake_close(struct plugin_loop *loop);
+/* True while a wake tag is still on its way to the queue. */
 bool plugin_wake_busy(struct plugin_loop *loop);
+/* Release the call, the channel and an unclaimed snapshot (not busy). */
 void plugin_wake_destroy(struct plugin_loop *loop);
 
 /* server.c */
+
+/* New server for res (one reference, the caller's; not started), or NULL
+ * (out of memory, socket path too long: logged). */
 struct plugin_server *plugin_server_new(struct plugin_loop *loop, const struct inv_resource *res);
+/* Bind the socket, start a grpc_server and accept calls (DOWN -> SERVING).
+ * 0, or -errno with the server left DOWN (logged). */
 int plugin_server_start(struct plugin_server *s);
+/* Cancel registration and calls, begin the shutdown (SERVING -> STOPPING);
+ * plugin_loop_server_stopped follows. No-op in other states. */
 void plugin_server_stop(struct plugin_server *s);
 struct plugin_server *plugin_server_ref(struct plugin_server *s);
 void plugin_server_unref(struct plugin_server *s);
+/* Whether our socket file is still in the kubelet dir. */
 bool plugin_server_socket_exists(const struct plugin_server *s);
 
 /* calls.c: accept calls of every method on the current grpc_server. */
@@ -142,13 +154,22 @@ void plugin_handle_unary(struct plugin_server *s, enum plugin_method m, grpc_cal
                          grpc_byte_buffer *payload);
 
 /* list_watch.c */
+
+/* Open a ListAndWatch stream on call (taken) and send the current list. */
 void plugin_list_watch_start(struct plugin_server *s, grpc_call *call);
+/* Send the current list on every open stream of s (coalesced). */
 void plugin_list_watch_push(struct plugin_server *s);
 
 /* register.c */
+
+/* Register s with the kubelet now (fresh backoff); once more after an
+ * attempt in flight. Failures retry with backoff while s serves. */
 void plugin_register_request(struct plugin_server *s);
+/* Cancel an attempt in flight and any pending retry. */
 void plugin_register_cancel(struct plugin_server *s);
+/* Start the retry of s when it is due at now. */
 void plugin_register_fire_due(struct plugin_server *s, gpr_timespec now);
+/* Forget registration state (s is being freed; nothing in flight). */
 void plugin_register_destroy(struct plugin_server *s);
 
 /* rescan.c */
@@ -156,7 +177,14 @@ struct plugin_rescan;
 void plugin_rescan_request(struct plugin_rescan *r);
 
 /* loop.c */
+
+/* Take the mailbox (events, new snapshot) and act on it; never blocks. */
 void plugin_loop_handle_events(struct plugin_loop *loop);
+/* Fire due register retries; the next retry time (infinite when none). */
 gpr_timespec plugin_loop_deadline(struct plugin_loop *loop);
+/* Act on the servers' need_restart/need_register flags. */
 void plugin_loop_reconcile(struct plugin_loop *loop);
+/* Called by server.c once a grpc_server has shut down: restart or drop s. */
 void plugin_loop_server_stopped(struct plugin_server *s);
+/* Stop serving: every server shuts down and leaves the list. Idempotent. */
+void plugin_loop_stop(struct plugin_loop *loop);

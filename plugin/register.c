@@ -119,8 +119,8 @@ register_retry_later(struct plugin_server *s)
     uint32_t ms = plugin_backoff_next(&s->reg.backoff);
 
     s->reg.state = PLUGIN_REG_WAITING;
-    s->reg.retry_at = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                   gpr_time_from_millis(ms, GPR_TIMESPAN));
+    s->reg.retry_at =
+        gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(ms, GPR_TIMESPAN));
     log_debug("register_retry", "resource=%s in_ms=%u", s->resource, ms);
 }
 
@@ -168,13 +168,9 @@ plugin_register_request(struct plugin_server *s)
         return;
     plugin_backoff_reset(&reg->backoff);
     switch (reg->state) {
-    case PLUGIN_REG_IN_FLIGHT:
-        reg->again = true;
-        break;
+    case PLUGIN_REG_IN_FLIGHT: reg->again = true; break;
     case PLUGIN_REG_WAITING:
-    case PLUGIN_REG_IDLE:
-        register_attempt(s);
-        break;
+    case PLUGIN_REG_IDLE: register_attempt(s); break;
     }
 }
 
@@ -186,11 +182,8 @@ plugin_register_cancel(struct plugin_server *s)
         s->reg.again = false;
         grpc_call_cancel(s->reg.call, NULL);
         break;
-    case PLUGIN_REG_WAITING:
-        s->reg.state = PLUGIN_REG_IDLE;
-        break;
-    case PLUGIN_REG_IDLE:
-        break;
+    case PLUGIN_REG_WAITING: s->reg.state = PLUGIN_REG_IDLE; break;
+    case PLUGIN_REG_IDLE: break;
     }
 }
 

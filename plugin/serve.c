@@ -83,11 +83,7 @@ teardown(struct plugin_loop *loop, struct plugin_monitor *mon, struct plugin_res
     plugin_monitor_stop(mon);
     plugin_rescan_stop(rescan);
     loop->rescan = NULL;
-    loop->stopping = true;
-    for (struct plugin_server *s = loop->servers; s; s = s->next) {
-        s->removed = true;
-        plugin_server_stop(s);
-    }
+    plugin_loop_stop(loop);
     while (loop->servers || plugin_wake_busy(loop))
         dispatch(grpc_completion_queue_next(loop->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL));
     plugin_wake_destroy(loop);
@@ -100,8 +96,7 @@ teardown(struct plugin_loop *loop, struct plugin_monitor *mon, struct plugin_res
 }
 
 static int
-serve(struct plugin_loop *loop, plugin_inventory_loader load, void *ctx, int sig_fd,
-      int watch_fd)
+serve(struct plugin_loop *loop, plugin_inventory_loader load, void *ctx, int sig_fd, int watch_fd)
 {
     struct plugin_monitor *mon = NULL;
     struct plugin_rescan *rescan = NULL;
@@ -114,8 +109,8 @@ serve(struct plugin_loop *loop, plugin_inventory_loader load, void *ctx, int sig
     if (r == 0)
         r = plugin_monitor_start(loop, sig_fd, watch_fd, &mon);
     if (r == 0)
-        r = plugin_rescan_start(loop, loop->opts, load, ctx, loop->inv,
-                                loop->opts->rescan_interval, &rescan);
+        r = plugin_rescan_start(loop, loop->opts, load, ctx, loop->inv, loop->opts->rescan_interval,
+                                &rescan);
     loop->rescan = rescan;
     if (r == 0) {
         plugin_loop_reconcile(loop);

@@ -57,8 +57,7 @@ plugin_signals_read(int fd)
             log_info("signal", "signal=SIGHUP");
             events |= PLUGIN_EV_RESCAN;
             break;
-        default:
-            break;
+        default: break;
         }
     }
     return events;

@@ -6,15 +6,11 @@ grpc_status_code
 plugin_status_from_errno(int err)
 {
     switch (err) {
-    case 0:
-        return GRPC_STATUS_OK;
-    case -EINVAL:
-        return GRPC_STATUS_INVALID_ARGUMENT;
+    case 0: return GRPC_STATUS_OK;
+    case -EINVAL: return GRPC_STATUS_INVALID_ARGUMENT;
     case -EPERM:
-    case -ENODEV:
-        return GRPC_STATUS_FAILED_PRECONDITION;
-    default:
-        return GRPC_STATUS_INTERNAL;
+    case -ENODEV: return GRPC_STATUS_FAILED_PRECONDITION;
+    default: return GRPC_STATUS_INTERNAL;
     }
 }
 

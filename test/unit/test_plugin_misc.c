@@ -38,9 +38,8 @@ test_socket_path(void)
     struct topo_error err = TOPO_ERROR_INIT;
     char dir[200], *path = NULL;
 
-    CU_ASSERT_EQUAL_FATAL(plugin_socket_path("/var/lib/kubelet/device-plugins/", "kgdp-pgpu.sock",
-                                             &path, &err),
-                          0);
+    CU_ASSERT_EQUAL_FATAL(
+        plugin_socket_path("/var/lib/kubelet/device-plugins/", "kgdp-pgpu.sock", &path, &err), 0);
     CU_ASSERT_STRING_EQUAL(path, "/var/lib/kubelet/device-plugins/kgdp-pgpu.sock");
     free(path);
     /* Exactly 107 bytes fits, 108 does not. */
@@ -126,5 +125,4 @@ test_watch_parse(void)
 
 TEST_SUITE(plugin_misc, NULL, NULL, {"errno to gRPC status", test_status_mapping},
            {"socket path length", test_socket_path}, {"backoff schedule", test_backoff},
-           {"backoff saturates", test_backoff_saturates},
-           {"inotify events", test_watch_parse})
+           {"backoff saturates", test_backoff_saturates}, {"inotify events", test_watch_parse})
