@@ -168,7 +168,8 @@ scan_function(struct scan *s, const struct topo_pci_entry *e, size_t n)
     read_driver(s, dfd, f);
     read_group(s, dfd, f);
     read_numa(s, dfd, f);
-    read_cdev(s, dfd, f);
+    if (f->vfio) /* only VFIO drivers create vfio-dev/vfioN */
+        read_cdev(s, dfd, f);
     s->physfn[n][0] = '\0';
     read_physfn(s, dfd, f, s->physfn[n]);
     if (topo_sysfs_readlink(s->sys_fd, path, &s->links[n]) < 0)
