@@ -208,10 +208,11 @@ alloc_allocate(const struct inventory *inv, size_t resource, const char *const *
     if (n_ids == 0)
         return topo_error_set(err, -EINVAL, "empty request for %s", res->name);
     r = resolve_ids(res, ids, n_ids, idx, picked, err);
-    if (r == 0)
-        r = check_units(res, ar, picked, units, err);
+    /* the mode's message says what to request, which also keeps groups whole */
     if (r == 0)
         r = alloc_mode_check(inv, resource, n_ids, err);
+    if (r == 0)
+        r = check_units(res, ar, picked, units, err);
     if (r == 0)
         r = recheck_bindings(p, ar, units, err);
     if (r < 0)
