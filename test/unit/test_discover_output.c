@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,8 +300,25 @@ test_dot_braces_checker(void)
     CU_ASSERT_TRUE(discover_dot_braces_balanced("digraph x { \"a}\" -> b; }"));
 }
 
+/* A stream that refuses writes: every renderer reports it instead of
+ * claiming success. */
+static void
+test_write_error(void)
+{
+    FILE *ro = fopen("/dev/null", "r");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ro);
+    setvbuf(ro, NULL, _IONBF, 0);
+    CU_ASSERT_EQUAL(discover_table(&host, "/sys", ro), -EIO);
+    clearerr(ro);
+    CU_ASSERT_EQUAL(discover_json(&host, ro), -EIO);
+    clearerr(ro);
+    CU_ASSERT_EQUAL(discover_dot(&host, ro), -EIO);
+    fclose(ro);
+}
+
 TEST_SUITE(discover_output, NULL, NULL, {"table rows", test_table_rows},
            {"table aligned", test_table_aligned}, {"table matrix", test_table_matrix},
            {"table no nvidia", test_table_no_nvidia}, {"json functions", test_json_functions},
            {"json groups and distances", test_json_groups_distances}, {"dot", test_dot},
-           {"dot brace checker", test_dot_braces_checker})
+           {"dot brace checker", test_dot_braces_checker}, {"write error", test_write_error})
