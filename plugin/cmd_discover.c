@@ -27,7 +27,8 @@ discover_run(const struct plugin_options *o, FILE *out, FILE *errf)
 
     /* Reject the format before scanning: a typo should not cost a scan. */
     if (fmt < 0) {
-        fprintf(errf, "kata-gpu-device-plugin: discover: --format: '%s' is not one of table, json, dot\n",
+        fprintf(errf,
+                "kata-gpu-device-plugin: discover: --format: '%s' is not one of table, json, dot\n",
                 o->format ? o->format : "");
         return 2;
     }

@@ -47,3 +47,6 @@ int discover_companion_of(const struct topo_host *host, size_t index);
 
 /* Number of NVIDIA functions of the host. */
 size_t discover_count_nvidia(const struct topo_host *host);
+
+/* Does the group hold at least one NVIDIA function. */
+bool discover_group_has_nvidia(const struct topo_host *host, const struct topo_group *g);

@@ -99,3 +99,15 @@ discover_count_nvidia(const struct topo_host *host)
             n++;
     return n;
 }
+
+bool
+discover_group_has_nvidia(const struct topo_host *host, const struct topo_group *g)
+{
+    for (size_t m = 0; m < g->n_members; m++) {
+        size_t i = g->members[m];
+
+        if (i < host->n_functions && discover_is_nvidia(&host->functions[i]))
+            return true;
+    }
+    return false;
+}

@@ -21,15 +21,6 @@ dot_escaped(FILE *out, const char *s)
     }
 }
 
-static bool
-group_has_nvidia(const struct topo_host *host, const struct topo_group *g)
-{
-    for (size_t m = 0; m < g->n_members; m++)
-        if (g->members[m] < host->n_functions && discover_is_nvidia(&host->functions[g->members[m]]))
-            return true;
-    return false;
-}
-
 enum keep {
     KEEP_NO = 0,
     KEEP_TOP,     /* shown at the top level of the graph */
@@ -44,7 +35,7 @@ mark_kept(const struct topo_host *host, unsigned char *keep)
     for (size_t i = 0; i < host->n_functions; i++)
         keep[i] = discover_is_nvidia(&host->functions[i]) ? KEEP_TOP : KEEP_NO;
     for (size_t g = 0; g < host->n_groups; g++) {
-        if (!group_has_nvidia(host, &host->groups[g]))
+        if (!discover_group_has_nvidia(host, &host->groups[g]))
             continue;
         for (size_t m = 0; m < host->groups[g].n_members; m++)
             if (host->groups[g].members[m] < host->n_functions)
@@ -191,7 +182,7 @@ discover_dot(const struct topo_host *host, FILE *out)
             host->iommufd ? "iommufd" : "legacy");
     host_bridges_print(host, keep, out);
     for (size_t g = 0; g < host->n_groups; g++)
-        if (group_has_nvidia(host, &host->groups[g]))
+        if (discover_group_has_nvidia(host, &host->groups[g]))
             group_cluster_print(host, &host->groups[g], out);
     for (size_t i = 0; i < host->n_functions; i++)
         if (keep[i] == KEEP_TOP)

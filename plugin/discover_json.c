@@ -160,15 +160,6 @@ functions_json(const struct topo_host *host, struct json_object *root)
     return 0;
 }
 
-static bool
-group_has_nvidia(const struct topo_host *host, const struct topo_group *g)
-{
-    for (size_t m = 0; m < g->n_members; m++)
-        if (g->members[m] < host->n_functions && discover_is_nvidia(&host->functions[g->members[m]]))
-            return true;
-    return false;
-}
-
 static struct json_object *
 group_json(const struct topo_host *host, const struct topo_group *g)
 {
@@ -211,7 +202,7 @@ groups_json(const struct topo_host *host, struct json_object *root)
     for (size_t i = 0; i < host->n_groups; i++) {
         struct json_object *g;
 
-        if (!group_has_nvidia(host, &host->groups[i]))
+        if (!discover_group_has_nvidia(host, &host->groups[i]))
             continue;
         if (!(g = group_json(host, &host->groups[i])) || json_object_array_add(arr, g) < 0) {
             json_object_put(g);
