@@ -52,6 +52,15 @@ CFLAGS += -std=gnu11 $(WARN) -fno-common -fstack-protector-strong -D_FORTIFY_SOU
 LDFLAGS += $(SAN_FLAGS)
 LDLIBS += $(PKG_LIBS) -lpthread
 
+# V=1 shows full command lines.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
 BIN := $(BUILD)/kata-gpu-device-plugin
 GEN := $(BUILD)/gen/proto/api.pb-c.c $(BUILD)/gen/proto/api.pb-c.h
 
@@ -82,39 +91,48 @@ all: $(BIN)
 
 $(BUILD)/gen/proto/api.pb-c.c $(BUILD)/gen/proto/api.pb-c.h: proto/api.proto
 	@mkdir -p $(BUILD)/gen/proto
-	protoc-c --c_out=$(BUILD)/gen/proto -Iproto $<
+	$(call say,PROTOC,$<)
+	$(Q)protoc-c --c_out=$(BUILD)/gen/proto -Iproto $<
 
 $(BUILD)/obj/gen/proto/api.pb-c.o: $(BUILD)/gen/proto/api.pb-c.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(filter-out -W%,$(CFLAGS)) -w -c -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(filter-out -W%,$(CFLAGS)) -w -c -o $@ $<
 
 $(BUILD)/obj/%.o: %.c | $(GEN)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BIN): $(call obj,plugin/main.c) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(UNIT_BIN): $(call obj,$(UNIT_SRC)) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CUNIT_LIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CUNIT_LIBS)
 
 $(INTEG_BIN): $(call obj,$(INTEG_SRC)) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CUNIT_LIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CUNIT_LIBS)
 
 $(SIM_BIN): $(call obj,test/kubelet-sim/main.c $(SIM_LIB_SRC)) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The daemon with a test-only inventory loader (test/testd/).
 $(TESTD_BIN): $(call obj,$(wildcard test/testd/*.c) $(wildcard test/support/*.c)) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BENCH_BIN): $(call obj,$(BENCH_SRC) $(wildcard test/support/*.c)) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(GO_PEER): $(wildcard test/interop/*.go)
 	@mkdir -p $(dir $@)

@@ -12,6 +12,7 @@
 #include "plugin/rescan.h"
 #include "plugin/serve.h"
 #include "plugin/socket_path.h"
+#include "plugin/uevent.h"
 #include "topology/cleanup.h"
 
 /* Every socket path must fit before anything is started. */
@@ -53,6 +54,28 @@ start_servers(struct plugin_loop *loop)
     return 0;
 }
 
+/* A kernel event about PCI, vfio or IOMMU groups: rescan (coalesced). */
+static void
+on_uevent(void *ctx)
+{
+    plugin_rescan_request(ctx);
+}
+
+/* Without netlink (e.g. a restricted container) the periodic rescan and
+ * SIGHUP still work: warn and go on. */
+static struct uevent_monitor *
+start_uevents(struct plugin_rescan *rescan)
+{
+    struct topo_error err = TOPO_ERROR_INIT;
+    struct uevent_monitor *m = NULL;
+
+    if (uevent_monitor_start(on_uevent, rescan, &m, &err) < 0) {
+        log_warn("uevents_unavailable", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
+        return NULL;
+    }
+    return m;
+}
+
 static void
 dispatch(grpc_event ev)
 {
@@ -75,12 +98,14 @@ run_loop(struct plugin_loop *loop)
 /* Close the mailbox, stop the helper threads, let every tag come home and
  * tear the queue down (it must be drained to GRPC_QUEUE_SHUTDOWN). */
 static void
-teardown(struct plugin_loop *loop, struct plugin_monitor *mon, struct plugin_rescan *rescan)
+teardown(struct plugin_loop *loop, struct plugin_monitor *mon, struct uevent_monitor *uev,
+         struct plugin_rescan *rescan)
 {
     grpc_event ev;
 
     plugin_wake_close(loop);
     plugin_monitor_stop(mon);
+    uevent_monitor_stop(uev);
     plugin_rescan_stop(rescan);
     loop->rescan = NULL;
     plugin_loop_stop(loop);
@@ -100,6 +125,7 @@ serve(struct plugin_loop *loop, plugin_inventory_loader load, void *ctx, int sig
 {
     struct plugin_monitor *mon = NULL;
     struct plugin_rescan *rescan = NULL;
+    struct uevent_monitor *uev = NULL;
     int r;
 
     loop->cq = grpc_completion_queue_create_for_next(NULL);
@@ -112,13 +138,15 @@ serve(struct plugin_loop *loop, plugin_inventory_loader load, void *ctx, int sig
         r = plugin_rescan_start(loop, loop->opts, load, ctx, loop->inv, loop->opts->rescan_interval,
                                 &rescan);
     loop->rescan = rescan;
+    if (r == 0)
+        uev = start_uevents(rescan);
     if (r == 0) {
         plugin_loop_reconcile(loop);
         run_loop(loop);
     } else {
         log_error("serve_failed", "error=%s", strerror(-r));
     }
-    teardown(loop, mon, rescan);
+    teardown(loop, mon, uev, rescan);
     return r;
 }
 

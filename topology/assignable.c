@@ -26,20 +26,20 @@ topo_assignable(const struct topo_host *host, size_t index, char *reason, size_t
         return refuse(reason, len, "no such function");
     f = &host->functions[index];
     if (f->kind != TOPO_KIND_GPU && f->kind != TOPO_KIND_NVSWITCH)
-        return refuse(reason, len, "%s is not a GPU or NVSwitch", f->bdf);
+        return refuse(reason, len, "not a GPU or NVSwitch");
     if (f->is_vf)
-        return refuse(reason, len, "%s is an SR-IOV virtual function", f->bdf);
+        return refuse(reason, len, "an SR-IOV virtual function");
     if (!f->driver)
-        return refuse(reason, len, "%s has no driver (bind it to vfio-pci)", f->bdf);
+        return refuse(reason, len, "has no driver (bind it to vfio-pci)");
     if (!f->vfio)
-        return refuse(reason, len, "%s is bound to %s, not to a VFIO driver", f->bdf, f->driver);
+        return refuse(reason, len, "bound to %s, not to a VFIO driver", f->driver);
     if (f->iommu_group < 0)
-        return refuse(reason, len, "%s has no IOMMU group", f->bdf);
+        return refuse(reason, len, "has no IOMMU group");
     g = topo_host_group(host, f->iommu_group);
     if (!g)
-        return refuse(reason, len, "%s: IOMMU group %d not found", f->bdf, f->iommu_group);
+        return refuse(reason, len, "IOMMU group %d not found", f->iommu_group);
     if (!g->viable)
-        return refuse(reason, len, "%s: IOMMU group %d is not viable: %s", f->bdf, g->id,
+        return refuse(reason, len, "IOMMU group %d not viable: %s", g->id,
                       g->not_viable ? g->not_viable : "unknown member");
     if (reason && len)
         reason[0] = '\0';

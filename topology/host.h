@@ -110,5 +110,6 @@ enum topo_distance topo_distance(const struct topo_host *host, size_t a, size_t 
 
 /* Is this GPU/NVSwitch assignable as a whole device: a PF (not a VF),
  * VFIO-bound, in an IOMMU group, group viable. When false and reason is not
- * NULL, a one-line human reason is written there (truncated to len). */
+ * NULL, a one-line human reason without the function's own address
+ * ("bound to nvidia, not to a VFIO driver") is written there (truncated to len). */
 bool topo_assignable(const struct topo_host *host, size_t index, char *reason, size_t len);
