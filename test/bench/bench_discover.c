@@ -1,7 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "test/bench/bench.h"
 #include "topology/host.h"
 
 /* Time topo_scan over the `large` fixture and its half-size twin; the
@@ -9,23 +9,6 @@
 
 #define RUNS 9
 #define GOAL_MS 50.0
-
-static double
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int
-dbl_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
 
 /* Median scan time of fixture NAME in ms, or a negative value on error. */
 static double
@@ -41,22 +24,20 @@ bench_fixture(const char *base, const char *name, size_t *ret_functions)
         struct topo_scan_options o = {sys, dev, TOPO_IOMMU_AUTO};
         struct topo_error err = TOPO_ERROR_INIT;
         struct topo_host *h = NULL;
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
 
         if (topo_scan(&o, &h, &err) < 0) {
             fprintf(stderr, "bench: scan %s: %s\n", name, err.msg);
             return -1;
         }
-        t[i] = now_ms() - t0;
+        t[i] = bench_now_ms() - t0;
         *ret_functions = h->n_functions;
         topo_host_free(h);
     }
-    qsort(t, RUNS, sizeof(t[0]), dbl_cmp);
-    return t[RUNS / 2];
+    return bench_median(t, RUNS);
 }
 
-int
-main(void)
+BENCH(discover_scan)
 {
     const char *base = getenv("KGDP_FIXTURES");
     size_t n_half = 0, n_full = 0;
