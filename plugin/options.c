@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "plugin/options.h"
+#include "topology/cleanup.h"
 
 enum {
     OPT_SYSFS = 0x100,
@@ -202,6 +204,40 @@ apply_flag(struct plugin_options *o, int c, const char *arg, struct topo_error *
     return r < 0 ? topo_error_set(err, r, "out of memory") : 0;
 }
 
+/* Host paths handed to the kubelet and written into CDI specs must be
+ * absolute, whatever directory the daemon was started from. */
+static int
+make_absolute(char **path)
+{
+    _cleanup_free_ char *cwd = NULL;
+    char *abs;
+
+    if (!*path || (*path)[0] == '/' || (*path)[0] == '\0')
+        return 0;
+    cwd = getcwd(NULL, 0);
+    if (!cwd)
+        return -errno;
+    if (asprintf(&abs, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, *path) < 0)
+        return -ENOMEM;
+    free(*path);
+    *path = abs;
+    return 0;
+}
+
+static int
+absolute_paths(struct plugin_options *o, struct topo_error *err)
+{
+    char **paths[] = {&o->sysfs_root, &o->dev_root, &o->kubelet_dir, &o->cdi_dir};
+    int r;
+
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        if ((r = make_absolute(paths[i])) < 0)
+            return topo_error_set(err, r, "cannot make %s absolute: %s", *paths[i], strerror(-r));
+    if (o->output && strcmp(o->output, "-") != 0 && (r = make_absolute(&o->output)) < 0)
+        return topo_error_set(err, r, "cannot make %s absolute: %s", o->output, strerror(-r));
+    return 0;
+}
+
 static int
 check_command(struct plugin_options *o, struct topo_error *err)
 {
@@ -232,7 +268,7 @@ plugin_options_parse(int argc, char **argv, struct plugin_options *ret, struct t
         topo_error_set(err, r, "out of memory");
         goto fail;
     }
-    optind = 1;
+    optind = 0; /* 0: glibc re-initialises its permutation state */
     opterr = 0;
     /* GNU getopt permutes: the command may stand before or after options. */
     while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
@@ -256,7 +292,7 @@ plugin_options_parse(int argc, char **argv, struct plugin_options *ret, struct t
         r = topo_error_set(err, -EINVAL, "unexpected argument '%s'", argv[optind]);
         goto fail;
     }
-    if ((r = check_command(&o, err)) < 0)
+    if ((r = check_command(&o, err)) < 0 || (r = absolute_paths(&o, err)) < 0)
         goto fail;
     *ret = o;
     return 0;
