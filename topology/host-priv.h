@@ -35,3 +35,9 @@ int topo_iommu_scan(struct topo_host *host, int sys_fd, int dev_fd, const char *
 
 /* Fill dev_iommu, dev_vfio, per-function cdev_node and resolve iommufd. */
 void topo_vfio_resolve(struct topo_host *host, int dev_fd, enum topo_iommu_mode mode);
+
+/* Read the NUMA distance table into host->n_numa_nodes/numa_distance:
+ * through libnuma when sysfs_root is the live /sys, else from
+ * <sysfs-root>/devices/system/node/nodeN/distance. A host without NUMA
+ * information keeps an empty table; problems -> warnings. 0 or -ENOMEM. */
+int topo_numa_scan(struct topo_host *host, int sys_fd, const char *sysfs_root);

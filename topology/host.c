@@ -48,6 +48,7 @@ topo_host_free(struct topo_host *host)
     for (size_t i = 0; i < host->n_warnings; i++)
         free(host->warnings[i]);
     free(host->warnings);
+    free(host->numa_distance);
     free(host);
 }
 

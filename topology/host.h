@@ -82,6 +82,8 @@ struct topo_host {
     bool iommufd;         /* resolved from the requested mode and what exists */
     size_t n_warnings;
     char **warnings;      /* one line each, naming the path concerned */
+    size_t n_numa_nodes;  /* rows/columns of numa_distance (node ids 0..n-1) */
+    uint8_t *numa_distance; /* SLIT distances, row-major (10 = local); NULL when unknown */
 };
 
 struct topo_scan_options {
@@ -104,6 +106,10 @@ int topo_host_find(const struct topo_host *host, const char *bdf);
 
 /* The group with this id, or NULL. */
 const struct topo_group *topo_host_group(const struct topo_host *host, int id);
+
+/* SLIT distance between NUMA nodes a and b (10 = same node), or -ENOENT
+ * when either is unknown or the host has no distance table. */
+int topo_numa_distance(const struct topo_host *host, int a, int b);
 
 /* Distance class between two functions (indices) of the host. */
 enum topo_distance topo_distance(const struct topo_host *host, size_t a, size_t b);

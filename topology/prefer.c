@@ -7,7 +7,9 @@
 
 /* GetPreferredAllocation: the set of whole units, `size` devices, that
  * contains must_include and has the best topology: least sum of pairwise
- * distance classes, then least maximum, then the lowest sorted IDs.
+ * distance classes, then least maximum, then least sum of NUMA (SLIT)
+ * distances (nearer nodes on hosts with more than two), then the lowest
+ * sorted IDs.
  * Exhaustive over up to PREFER_EXHAUSTIVE free units, greedy beyond. */
 
 #define PREFER_EXHAUSTIVE 16
@@ -17,6 +19,7 @@ struct pick {
     size_t *devs;  /* sorted device indices */
     unsigned sum;
     unsigned max;
+    unsigned numa;
 };
 
 struct prefer_ctx {
@@ -45,11 +48,12 @@ pick_cost(const struct prefer_ctx *c, struct pick *p)
     size_t n = c->res->n_devices;
 
     qsort(p->devs, p->n, sizeof(*p->devs), size_cmp);
-    p->sum = p->max = 0;
+    p->sum = p->max = p->numa = 0;
     for (size_t i = 0; i < p->n; i++)
         for (size_t j = i + 1; j < p->n; j++) {
             unsigned d = c->ar->dist[p->devs[i] * n + p->devs[j]];
 
+            p->numa += c->ar->numa[p->devs[i] * n + p->devs[j]];
             p->sum += d;
             if (d > p->max)
                 p->max = d;
@@ -63,6 +67,8 @@ pick_better(const struct pick *a, const struct pick *b)
         return a->sum < b->sum;
     if (a->max != b->max)
         return a->max < b->max;
+    if (a->numa != b->numa)
+        return a->numa < b->numa;
     for (size_t i = 0; i < a->n && i < b->n; i++)
         if (a->devs[i] != b->devs[i])
             return a->devs[i] < b->devs[i];
@@ -96,6 +102,7 @@ offer(struct prefer_ctx *c)
         memcpy(c->best.devs, c->cur.devs, c->cur.n * sizeof(*c->cur.devs));
         c->best.sum = c->cur.sum;
         c->best.max = c->cur.max;
+        c->best.numa = c->cur.numa;
         c->found = true;
     }
 }

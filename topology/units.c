@@ -22,6 +22,7 @@ alloc_resource_priv_clear(struct alloc_resource *ar)
     free(ar->units);
     free(ar->unit_of);
     free(ar->dist);
+    free(ar->numa);
     memset(ar, 0, sizeof(*ar));
 }
 
@@ -95,7 +96,8 @@ alloc_units_build(const struct topo_host *host, const struct inv_resource *res,
     ar.units = calloc(n ? n : 1, sizeof(*ar.units));
     ar.unit_of = calloc(n ? n : 1, sizeof(*ar.unit_of));
     ar.dist = calloc(n ? n * n : 1, 1);
-    if (!ar.units || !ar.unit_of || !ar.dist)
+    ar.numa = calloc(n ? n * n : 1, 1);
+    if (!ar.units || !ar.unit_of || !ar.dist || !ar.numa)
         r = -ENOMEM;
     for (size_t d = 0; d < n && r == 0; d++) {
         size_t u;
@@ -109,8 +111,11 @@ alloc_units_build(const struct topo_host *host, const struct inv_resource *res,
     for (size_t a = 0; a < n && r == 0; a++)
         for (size_t b = a + 1; b < n; b++) {
             enum topo_distance dd = topo_distance(host, fn_of[a], fn_of[b]);
+            int nd = topo_numa_distance(host, host->functions[fn_of[a]].numa_node,
+                                        host->functions[fn_of[b]].numa_node);
 
             ar.dist[a * n + b] = ar.dist[b * n + a] = (uint8_t)dd;
+            ar.numa[a * n + b] = ar.numa[b * n + a] = (uint8_t)(nd < 0 ? UINT8_MAX : nd);
         }
     if (r < 0) {
         alloc_resource_priv_clear(&ar);

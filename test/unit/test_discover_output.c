@@ -65,7 +65,13 @@ static struct topo_group groups[] = {
 };
 
 static struct topo_host host = {
-    N_F, funcs, sizeof(groups) / sizeof(groups[0]), groups, false, true, false, 1, warnings,
+    .n_functions = N_F,
+    .functions = funcs,
+    .n_groups = sizeof(groups) / sizeof(groups[0]),
+    .groups = groups,
+    .dev_vfio = true,
+    .n_warnings = 1,
+    .warnings = warnings,
 };
 
 /* The line of text that starts with prefix, copied into buf; NULL if none. */
@@ -169,7 +175,7 @@ test_table_matrix(void)
 static void
 test_table_no_nvidia(void)
 {
-    struct topo_host empty = {3, funcs, 3, groups, false, false, false, 0, NULL};
+    struct topo_host empty = {.n_functions = 3, .functions = funcs, .n_groups = 3, .groups = groups};
     struct captured c = discover_capture(&empty, RENDER_TABLE);
 
     CU_ASSERT_EQUAL_FATAL(c.rc, 0);
