@@ -114,7 +114,8 @@ test_sync_refuses(void)
 {
     static const struct cdi_t_res bad[] = {
         {"nvidia.com/nvswitch", {{"0000:05:00.0", {{"/dev/vfio/devices/vfio9", "/dev/vfio/devices/vfio9"}}}}},
-        {"nvidia.com/pgpu", {{"0000:18:00.0", {{NULL}}}}}, /* no device nodes */
+        /* a relative host path (from a relative --dev-root) */
+        {"nvidia.com/pgpu", {{"0000:18:00.0", {{"/dev/vfio/devices/vfio0", "dev/vfio/devices/vfio0"}}}}},
     };
     static const struct cdi_t_res good[] = {
         {"nvidia.com/pgpu", {{"0000:18:00.0", {{"/dev/vfio/devices/vfio0", "/dev/vfio/devices/vfio0"}}}}},
