@@ -71,8 +71,7 @@ device_cmp(const void *a, const void *b)
 }
 
 int
-cdi_spec_from_resource(const struct inv_resource *res, struct cdi_spec *ret,
-                       struct topo_error *err)
+cdi_spec_from_resource(const struct inv_resource *res, struct cdi_spec *ret, struct topo_error *err)
 {
     struct cdi_spec spec = {0};
     int r = 0;

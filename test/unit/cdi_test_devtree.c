@@ -37,8 +37,7 @@ make_node(const char *path, dev_t rdev, enum cdi_t_node_kind *kind)
     return symlink("/dev/null", path) == 0 ? 0 : -errno;
 }
 
-static int
-copy_entry(const char *src, const char *dst, dev_t rdev, enum cdi_t_node_kind *kind);
+static int copy_entry(const char *src, const char *dst, dev_t rdev, enum cdi_t_node_kind *kind);
 
 static int
 copy_dir(const char *src, const char *dst, dev_t rdev, enum cdi_t_node_kind *kind)
@@ -56,7 +55,8 @@ copy_dir(const char *src, const char *dst, dev_t rdev, enum cdi_t_node_kind *kin
 
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        if (asprintf(&s, "%s/%s", src, de->d_name) < 0 || asprintf(&t, "%s/%s", dst, de->d_name) < 0)
+        if (asprintf(&s, "%s/%s", src, de->d_name) < 0 ||
+            asprintf(&t, "%s/%s", dst, de->d_name) < 0)
             return -ENOMEM;
         r = copy_entry(s, t, rdev, kind);
     }

@@ -155,11 +155,12 @@ test_checker_rejects(void)
     int status = 0;
 
     CU_ASSERT_FATAL(dir != NULL);
-    CU_ASSERT_EQUAL(cdi_t_write(dir, "x.json",
-                                "{\"cdiVersion\":\"0.6.0\",\"kind\":\"nvidia.com/pgpu\",\"devices\":"
-                                "[{\"name\":\"a\",\"containerEdits\":{\"deviceNodes\":"
-                                "[{\"path\":\"/dev/null\"}]}}]}"),
-                    0);
+    CU_ASSERT_EQUAL(
+        cdi_t_write(dir, "x.json",
+                    "{\"cdiVersion\":\"0.6.0\",\"kind\":\"nvidia.com/pgpu\",\"devices\":"
+                    "[{\"name\":\"a\",\"containerEdits\":{\"deviceNodes\":"
+                    "[{\"path\":\"/dev/null\"}]}}]}"),
+        0);
     res = run_checker(dir, (char *[]){"nvidia.com/pgpu=a"}, 1, &status);
     CU_ASSERT_EQUAL(status, 1);
     CU_ASSERT(json_object_object_get_ex(res, "errors", &errors) &&

@@ -139,9 +139,9 @@ fx_check_devices(json_object *res, const struct inventory *inv)
 
             CU_ASSERT_FATAL(asprintf(&q, "%s=%s", inv->resources[r].name, dev->id) > 0);
             for (size_t i = 0; i < json_object_array_length(devices); i++)
-                listed = listed || strcmp(json_object_get_string(json_object_array_get_idx(
-                                              devices, i)),
-                                          q) == 0;
+                listed =
+                    listed ||
+                    strcmp(json_object_get_string(json_object_array_get_idx(devices, i)), q) == 0;
             CU_ASSERT_EQUAL(listed, dev->n_nodes > 0);
             want += dev->n_nodes > 0;
         }
@@ -223,10 +223,12 @@ static void
 fx_check_policy(const char *name, const struct topo_host *host, const char *sys, const char *dev,
                 const char *cdi_dir, bool alias)
 {
-    const struct inv_policy pol = {.mode = INV_MODE_PASSTHROUGH, .domain = "nvidia.com",
+    const struct inv_policy pol = {.mode = INV_MODE_PASSTHROUGH,
+                                   .domain = "nvidia.com",
                                    .gpu_alias = alias ? "pgpu" : "",
                                    .nvswitch_alias = alias ? "nvswitch" : "",
-                                   .sysfs_root = sys, .dev_root = dev};
+                                   .sysfs_root = sys,
+                                   .dev_root = dev};
     struct topo_error err = TOPO_ERROR_INIT;
     struct cdi_report rep = {0};
     struct inventory *inv = NULL;
@@ -235,7 +237,8 @@ fx_check_policy(const char *name, const struct topo_host *host, const char *sys,
     json_object *res, *errors, *injected;
     int status = -1;
 
-    if (inventory_build(host, &pol, &inv, &err) < 0 || cdi_sync(cdi_dir, inv, false, &rep, &err) < 0)
+    if (inventory_build(host, &pol, &inv, &err) < 0 ||
+        cdi_sync(cdi_dir, inv, false, &rep, &err) < 0)
         fprintf(stderr, "\n%s: %s\n", name, err.msg);
     CU_ASSERT_EQUAL_FATAL(err.code, 0);
     CU_ASSERT_EQUAL(rep.n_written, inv->n_resources);
@@ -256,8 +259,8 @@ fx_check_policy(const char *name, const struct topo_host *host, const char *sys,
         fx_check_injection(injected, &run.allocs[i]);
     fx_check_layout(host, &run);
     fprintf(stderr, "\n    %s (%s, %s): %zu resources, %zu allocations injected ", name,
-            host->iommufd ? "iommufd" : "legacy", alias ? "aliases" : "per-model",
-            inv->n_resources, run.n);
+            host->iommufd ? "iommufd" : "legacy", alias ? "aliases" : "per-model", inv->n_resources,
+            run.n);
     json_object_put(res);
     fx_run_clear(&run);
     inventory_unref(inv);
@@ -297,8 +300,16 @@ fx_check_fixture(const char *name)
 
 /* The fixtures this suite covers; a new one must be added here. */
 static const char *const fixtures[] = {
-    "acs-off",   "damaged", "hgx-b200", "hgx-h100-iommufd", "hgx-h200-legacy",
-    "hgx-h200-singleton-switch", "large", "large-half", "mixed", "no-nvidia",
+    "acs-off",
+    "damaged",
+    "hgx-b200",
+    "hgx-h100-iommufd",
+    "hgx-h200-legacy",
+    "hgx-h200-singleton-switch",
+    "large",
+    "large-half",
+    "mixed",
+    "no-nvidia",
     "rtx-pro-6000-sriov",
 };
 
@@ -327,7 +338,10 @@ test_every_fixture_listed(void)
 }
 
 #define FX_TEST(ident, idx)                                                                        \
-    static void test_fx_##ident(void) { fx_check_fixture(fixtures[idx]); }
+    static void test_fx_##ident(void)                                                              \
+    {                                                                                              \
+        fx_check_fixture(fixtures[idx]);                                                           \
+    }
 FX_TEST(acs_off, 0)
 FX_TEST(damaged, 1)
 FX_TEST(hgx_b200, 2)
@@ -340,11 +354,11 @@ FX_TEST(mixed, 8)
 FX_TEST(no_nvidia, 9)
 FX_TEST(rtx_pro_6000_sriov, 10)
 
-TEST_SUITE(cdi_fixtures, NULL, NULL, {"every generated fixture is covered", test_every_fixture_listed},
+TEST_SUITE(cdi_fixtures, NULL, NULL,
+           {"every generated fixture is covered", test_every_fixture_listed},
            {"acs-off", test_fx_acs_off}, {"damaged", test_fx_damaged},
            {"hgx-b200", test_fx_hgx_b200}, {"hgx-h100-iommufd", test_fx_hgx_h100_iommufd},
            {"hgx-h200-legacy", test_fx_hgx_h200_legacy},
            {"hgx-h200-singleton-switch", test_fx_hgx_h200_singleton_switch},
-           {"large", test_fx_large}, {"large-half", test_fx_large_half},
-           {"mixed", test_fx_mixed}, {"no-nvidia", test_fx_no_nvidia},
-           {"rtx-pro-6000-sriov", test_fx_rtx_pro_6000_sriov})
+           {"large", test_fx_large}, {"large-half", test_fx_large_half}, {"mixed", test_fx_mixed},
+           {"no-nvidia", test_fx_no_nvidia}, {"rtx-pro-6000-sriov", test_fx_rtx_pro_6000_sriov})

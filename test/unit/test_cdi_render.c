@@ -11,13 +11,15 @@
 static const struct cdi_t_res two_gpus[] = {
     {"nvidia.com/pgpu",
      {{"0000:b8:00.0", {{"/dev/vfio/devices/vfio1", "/host/dev/vfio/devices/vfio1"}}},
-      {"0000:18:00.0", {{"/dev/vfio/vfio", "/host/dev/vfio/vfio"}, {"/dev/vfio/12", "/host/dev/vfio/12"}}}}},
+      {"0000:18:00.0",
+       {{"/dev/vfio/vfio", "/host/dev/vfio/vfio"}, {"/dev/vfio/12", "/host/dev/vfio/12"}}}}},
 };
 
 /* The same devices, listed the other way round. */
 static const struct cdi_t_res two_gpus_reversed[] = {
     {"nvidia.com/pgpu",
-     {{"0000:18:00.0", {{"/dev/vfio/vfio", "/host/dev/vfio/vfio"}, {"/dev/vfio/12", "/host/dev/vfio/12"}}},
+     {{"0000:18:00.0",
+       {{"/dev/vfio/vfio", "/host/dev/vfio/vfio"}, {"/dev/vfio/12", "/host/dev/vfio/12"}}},
       {"0000:b8:00.0", {{"/dev/vfio/devices/vfio1", "/host/dev/vfio/devices/vfio1"}}}}},
 };
 
@@ -123,8 +125,10 @@ static void
 test_render_all(void)
 {
     static const struct cdi_t_res t[] = {
-        {"nvidia.com/nvswitch", {{"0000:05:00.0", {{"/dev/vfio/devices/vfio9", "/dev/vfio/devices/vfio9"}}}}},
-        {"nvidia.com/pgpu", {{"0000:18:00.0", {{"/dev/vfio/devices/vfio0", "/dev/vfio/devices/vfio0"}}}}},
+        {"nvidia.com/nvswitch",
+         {{"0000:05:00.0", {{"/dev/vfio/devices/vfio9", "/dev/vfio/devices/vfio9"}}}}},
+        {"nvidia.com/pgpu",
+         {{"0000:18:00.0", {{"/dev/vfio/devices/vfio0", "/dev/vfio/devices/vfio0"}}}}},
     };
     struct inventory *inv = cdi_t_inventory(t, 2);
     struct topo_error err = TOPO_ERROR_INIT;
