@@ -54,16 +54,15 @@ for f in /etc/cdi/* "$run_dir"/*; do
 done
 
 # The dev tree as character devices: podman stats every hostPath.
-null_mm=$(stat -c '%t %T' /dev/null) || fail "stat /dev/null"
-set -- $null_mm
-major=$((0x$1))
-minor=$((0x$2))
+major=$((0x$(stat -c '%t' /dev/null))) || fail "stat /dev/null"
+minor=$((0x$(stat -c '%T' /dev/null))) || fail "stat /dev/null"
 cp -r "$fx/dev" "$tmp/dev" || fail "copy $fx/dev"
-for f in $(find "$tmp/dev" -type f); do
+find "$tmp/dev" -type f >"$tmp/files.txt" || fail "find $tmp/dev"
+while read -r f; do
     rm -f "$f"
     mknod "$f" c "$major" "$minor" 2>"$tmp/mknod.err" ||
         skip "mknod not allowed: $(cat "$tmp/mknod.err")"
-done
+done <"$tmp/files.txt"
 
 "$KGDP_BIN" cdi --sysfs-root "$fx/sys" --dev-root "$tmp/dev" --output "$tmp/cdi" ||
     fail "kata-gpu-device-plugin cdi failed"
@@ -80,7 +79,8 @@ for n in d["containerEdits"]["deviceNodes"]:
 id=$(head -n1 "$tmp/dev.txt")
 echo "device nvidia.com/pgpu=$id, nodes: $(tail -n +2 "$tmp/dev.txt" | tr '\n' ' ')"
 
-mkdir -p "$tmp/rootfs/bin" && cp "$busybox" "$tmp/rootfs/bin/busybox" || fail "rootfs"
+mkdir -p "$tmp/rootfs/bin" || fail "mkdir rootfs"
+cp "$busybox" "$tmp/rootfs/bin/busybox" || fail "copy $busybox"
 for a in sh ls true; do ln -s busybox "$tmp/rootfs/bin/$a"; done
 tar -C "$tmp/rootfs" -cf "$tmp/rootfs.tar" . || fail "tar rootfs"
 
