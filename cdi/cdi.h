@@ -45,7 +45,9 @@ struct cdi_spec {
 /* --- model (cdi/spec.c) --- */
 
 /* Build the spec of one resource (deep copy, devices sorted by name,
- * version CDI_VERSION). 0 and *ret filled (clear with cdi_spec_clear), or -errno. */
+ * version CDI_VERSION); devices without device nodes are left out (they
+ * are unhealthy and cannot be allocated; the CDI library rejects a device
+ * with empty edits). 0 and *ret filled (clear with cdi_spec_clear), or -errno. */
 int cdi_spec_from_resource(const struct inv_resource *res, struct cdi_spec *ret,
                            struct topo_error *err);
 

@@ -71,8 +71,7 @@ device_cmp(const void *a, const void *b)
 }
 
 int
-cdi_spec_from_resource(const struct inv_resource *res, struct cdi_spec *ret,
-                       struct topo_error *err)
+cdi_spec_from_resource(const struct inv_resource *res, struct cdi_spec *ret, struct topo_error *err)
 {
     struct cdi_spec spec = {0};
     int r = 0;
@@ -86,8 +85,12 @@ cdi_spec_from_resource(const struct inv_resource *res, struct cdi_spec *ret,
             r = -ENOMEM;
     }
     for (size_t d = 0; r == 0 && d < res->n_devices; d++) {
-        spec.n_devices = d + 1;
-        r = device_copy(&res->devices[d], &spec.devices[d]);
+        /* A device without nodes (no VFIO node: unhealthy, never
+         * allocated) has nothing to inject, and the CDI library refuses a
+         * device with empty edits, which would lose the whole spec. */
+        if (res->devices[d].n_nodes == 0)
+            continue;
+        r = device_copy(&res->devices[d], &spec.devices[spec.n_devices++]);
     }
     if (r < 0) {
         cdi_spec_clear(&spec);

@@ -2,13 +2,19 @@
 // runtimes use, resolves qualified device names and injects them into an
 // empty OCI spec, so tests can check our specs the way a consumer sees them.
 //
-// Usage: cdi-check [-schema] -dir DIR [NAME...]
+// Usage: cdi-check [-schema] -dir DIR [NAME[,NAME...]...]
 //
-// It prints one JSON object on stdout:
+// Each argument is one injection: its comma-separated qualified names (CDI
+// names never contain a comma) go into one empty OCI spec together, as a
+// runtime does for one container. It prints one JSON object on stdout:
 //
 //	{"devices": [every qualified name the registry knows, sorted],
-//	 "injected": {"NAME": [{"path", "type", "major", "minor"}, ...]},
+//	 "injected": {"ARG": [{"path", "hostPath", "type", "major", "minor"}, ...]},
 //	 "errors": ["..."]}
+//
+// "type", "major" and "minor" are what injection put into the OCI spec (the
+// library stats hostPath); "hostPath" is the host node the resolved device
+// names for that container path (path itself when the spec has none).
 //
 // and exits 1 when anything failed to load, resolve or inject.
 package main
@@ -19,6 +25,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/container-orchestrated-devices/container-device-interface/pkg/cdi"
 	"github.com/container-orchestrated-devices/container-device-interface/pkg/cdi/validate"
@@ -27,10 +34,11 @@ import (
 )
 
 type node struct {
-	Path  string `json:"path"`
-	Type  string `json:"type"`
-	Major int64  `json:"major"`
-	Minor int64  `json:"minor"`
+	Path     string `json:"path"`
+	HostPath string `json:"hostPath"`
+	Type     string `json:"type"`
+	Major    int64  `json:"major"`
+	Minor    int64  `json:"minor"`
 }
 
 type result struct {
@@ -39,17 +47,40 @@ type result struct {
 	Errors   []string          `json:"errors"`
 }
 
-func inject(cache *cdi.Cache, name string) ([]node, error) {
-	if _, _, _, err := cdi.ParseQualifiedName(name); err != nil {
-		return nil, err
+// hostPaths maps every container path the named devices define to its host node.
+func hostPaths(cache *cdi.Cache, names []string) map[string]string {
+	m := map[string]string{}
+	for _, name := range names {
+		dev := cache.GetDevice(name)
+		if dev == nil {
+			continue
+		}
+		for _, dn := range dev.ContainerEdits.DeviceNodes {
+			if dn.HostPath != "" {
+				m[dn.Path] = dn.HostPath
+			} else {
+				m[dn.Path] = dn.Path
+			}
+		}
+	}
+	return m
+}
+
+func inject(cache *cdi.Cache, arg string) ([]node, error) {
+	names := strings.Split(arg, ",")
+	for _, name := range names {
+		if _, _, _, err := cdi.ParseQualifiedName(name); err != nil {
+			return nil, err
+		}
 	}
 	spec := &oci.Spec{Process: &oci.Process{}, Linux: &oci.Linux{}}
-	if _, err := cache.InjectDevices(spec, name); err != nil {
+	if _, err := cache.InjectDevices(spec, names...); err != nil {
 		return nil, err
 	}
+	hosts := hostPaths(cache, names)
 	nodes := []node{}
 	for _, d := range spec.Linux.Devices {
-		nodes = append(nodes, node{d.Path, d.Type, d.Major, d.Minor})
+		nodes = append(nodes, node{d.Path, hosts[d.Path], d.Type, d.Major, d.Minor})
 	}
 	return nodes, nil
 }

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "test/unit/cdi_test_util.h"
 #include "topology/cleanup.h"
@@ -176,4 +179,80 @@ cdi_t_exists(const char *dir, const char *name)
     if (asprintf(&path, "%s/%s", dir, name) < 0)
         return 0;
     return access(path, F_OK) == 0;
+}
+
+static char *
+checker_path(void)
+{
+    const char *env = getenv("KGDP_CDI_CHECK");
+    const char *build = getenv("KGDP_BUILD");
+    char *p = NULL;
+
+    if (env && *env)
+        return strdup(env);
+    if (asprintf(&p, "%s/test/cdi-check", build && *build ? build : "build") < 0)
+        return NULL;
+    return p;
+}
+
+/* The command line: every argument single-quoted (none holds a quote). */
+static char *
+checker_command(const char *bin, const char *dir, char *const *args, size_t n)
+{
+    char *cmd = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&cmd, &len);
+
+    if (!f)
+        return NULL;
+    fprintf(f, "'%s' -schema -dir '%s'", bin, dir);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, " '%s'", args[i]);
+    if (fclose(f) != 0) {
+        free(cmd);
+        return NULL;
+    }
+    return cmd;
+}
+
+struct json_object *
+cdi_t_run_checker(const char *dir, char *const *args, size_t n_args, int *ret_status)
+{
+    _cleanup_free_ char *bin = checker_path();
+    _cleanup_free_ char *cmd = NULL, *out = NULL;
+    size_t len = 0, cap = 0;
+    FILE *p;
+    int status;
+
+    if (!bin || access(bin, X_OK) != 0) {
+        fprintf(stderr, "\ncdi-check not built at %s (make build/test/cdi-check)\n",
+                bin ? bin : "?");
+        return NULL;
+    }
+    cmd = checker_command(bin, dir, args, n_args);
+    p = cmd ? popen(cmd, "re") : NULL;
+    if (!p)
+        return NULL;
+    for (;;) {
+        size_t n;
+
+        if (cap - len < 4097) {
+            char *nb = realloc(out, cap + 65536);
+
+            if (!nb)
+                break;
+            out = nb;
+            cap += 65536;
+        }
+        n = fread(out + len, 1, cap - len - 1, p);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    status = pclose(p);
+    if (!out)
+        return NULL;
+    out[len] = '\0';
+    *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return json_tokener_parse(out);
 }

@@ -39,3 +39,12 @@ int cdi_t_count(const char *dir);
 
 /* Does dir/name exist? */
 int cdi_t_exists(const char *dir, const char *name);
+
+struct json_object;
+
+/* Run the CDI-library checker ($KGDP_CDI_CHECK, else $KGDP_BUILD/test/cdi-check)
+ * with schema validation on dir; args are its injection arguments
+ * ("kind=ID[,kind=ID...]", no quotes). Its parsed JSON output (caller puts)
+ * and exit status in *ret_status, or NULL with the reason on stderr. */
+struct json_object *cdi_t_run_checker(const char *dir, char *const *args, size_t n_args,
+                                      int *ret_status);

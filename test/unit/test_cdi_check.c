@@ -26,46 +26,14 @@ static const struct cdi_t_res host[] = {
       {"0000:2a:00.0", {{"/dev/vfio/devices/vfio1", "/dev/random"}}}}},
 };
 
-static char *
-checker_path(void)
-{
-    const char *env = getenv("KGDP_CDI_CHECK");
-    const char *build = getenv("KGDP_BUILD");
-    char *p = NULL;
-
-    if (env && *env)
-        return strdup(env);
-    if (asprintf(&p, "%s/test/cdi-check", build && *build ? build : "build") < 0)
-        return NULL;
-    return p;
-}
-
-/* Run the checker; its JSON output (parsed) and exit status. */
+/* Run the checker on dir; FATAL when it could not run. */
 static json_object *
-run_checker(const char *dir, const char *names, int *ret_status)
+run_checker(const char *dir, char *const *args, size_t n, int *ret_status)
 {
-    _cleanup_free_ char *bin = checker_path();
-    _cleanup_free_ char *cmd = NULL;
-    _cleanup_free_ char *out = NULL;
-    size_t len = 0;
-    FILE *p;
-    int status;
+    json_object *res = cdi_t_run_checker(dir, args, n, ret_status);
 
-    CU_ASSERT_FATAL(bin != NULL);
-    if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "\ncdi-check not built at %s (make build/test/cdi-check)\n", bin);
-        CU_FAIL_FATAL("cdi-check missing");
-    }
-    CU_ASSERT_FATAL(asprintf(&cmd, "'%s' -schema -dir '%s' %s", bin, dir, names) > 0);
-    p = popen(cmd, "re");
-    CU_ASSERT_FATAL(p != NULL);
-    out = malloc(1 << 20);
-    CU_ASSERT_FATAL(out != NULL);
-    len = fread(out, 1, (1 << 20) - 1, p);
-    out[len] = '\0';
-    status = pclose(p);
-    *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return json_tokener_parse(out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+    return res;
 }
 
 static void
@@ -110,26 +78,19 @@ test_library_resolves_and_injects(void)
     struct topo_error err = TOPO_ERROR_INIT;
     struct cdi_report rep = {0};
     char *dir = cdi_t_tempdir();
-    _cleanup_free_ char *names = strdup("");
+    char *names[2 * CDI_T_MAX_DEVS] = {0};
     json_object *res, *devices, *injected, *errors;
     size_t total = 0;
     int status = -1;
 
-    CU_ASSERT_FATAL(inv && dir && names);
+    CU_ASSERT_FATAL(inv && dir);
     CU_ASSERT_EQUAL_FATAL(cdi_sync(dir, inv, false, &rep, &err), 0);
     cdi_report_clear(&rep);
     for (size_t r = 0; r < inv->n_resources; r++)
-        for (size_t d = 0; d < inv->resources[r].n_devices; d++) {
-            char *more;
-
-            CU_ASSERT_FATAL(asprintf(&more, "%s '%s=%s'", names, inv->resources[r].name,
+        for (size_t d = 0; d < inv->resources[r].n_devices; d++)
+            CU_ASSERT_FATAL(asprintf(&names[total++], "%s=%s", inv->resources[r].name,
                                      inv->resources[r].devices[d].id) > 0);
-            free(names);
-            names = more;
-            total++;
-        }
-    res = run_checker(dir, names, &status);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+    res = run_checker(dir, names, total, &status);
     CU_ASSERT_EQUAL(status, 0);
     CU_ASSERT_FATAL(json_object_object_get_ex(res, "errors", &errors));
     CU_ASSERT_EQUAL(json_object_array_length(errors), 0);
@@ -142,6 +103,44 @@ test_library_resolves_and_injects(void)
     for (size_t r = 0; r < inv->n_resources; r++)
         for (size_t d = 0; d < inv->resources[r].n_devices; d++)
             check_device(injected, inv->resources[r].name, &inv->resources[r].devices[d]);
+    json_object_put(res);
+    for (size_t i = 0; i < total; i++)
+        free(names[i]);
+    cdi_t_rmdir(dir);
+    inventory_unref(inv);
+}
+
+/* One GPU without a VFIO node (e.g. on the nvidia driver): the library
+ * still loads the directory, and knows every other device. */
+static void
+test_library_loads_with_nodeless_devices(void)
+{
+    static const struct cdi_t_res t[] = {
+        {"nvidia.com/nvswitch", {{"0000:05:00.0", {{NULL}}}}},
+        {"nvidia.com/pgpu",
+         {{"0000:17:00.0", {{"/dev/vfio/devices/vfio0", "/dev/null"}}},
+          {"0000:31:00.0", {{NULL}}}}},
+    };
+    struct inventory *inv = cdi_t_inventory(t, 2);
+    struct topo_error err = TOPO_ERROR_INIT;
+    struct cdi_report rep = {0};
+    char *dir = cdi_t_tempdir();
+    char *args[] = {"nvidia.com/pgpu=0000:17:00.0"};
+    json_object *res, *devices, *errors;
+    int status = -1;
+
+    CU_ASSERT_FATAL(inv && dir);
+    CU_ASSERT_EQUAL_FATAL(cdi_sync(dir, inv, false, &rep, &err), 0);
+    CU_ASSERT_EQUAL(rep.n_written, 2);
+    cdi_report_clear(&rep);
+    res = run_checker(dir, args, 1, &status);
+    CU_ASSERT_EQUAL(status, 0);
+    CU_ASSERT(json_object_object_get_ex(res, "errors", &errors) &&
+              json_object_array_length(errors) == 0);
+    CU_ASSERT_FATAL(json_object_object_get_ex(res, "devices", &devices));
+    CU_ASSERT_EQUAL_FATAL(json_object_array_length(devices), 1);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_array_get_idx(devices, 0)),
+                           "nvidia.com/pgpu=0000:17:00.0");
     json_object_put(res);
     cdi_t_rmdir(dir);
     inventory_unref(inv);
@@ -156,13 +155,13 @@ test_checker_rejects(void)
     int status = 0;
 
     CU_ASSERT_FATAL(dir != NULL);
-    CU_ASSERT_EQUAL(cdi_t_write(dir, "x.json",
-                                "{\"cdiVersion\":\"0.6.0\",\"kind\":\"nvidia.com/pgpu\",\"devices\":"
-                                "[{\"name\":\"a\",\"containerEdits\":{\"deviceNodes\":"
-                                "[{\"path\":\"/dev/null\"}]}}]}"),
-                    0);
-    res = run_checker(dir, "'nvidia.com/pgpu=a'", &status);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+    CU_ASSERT_EQUAL(
+        cdi_t_write(dir, "x.json",
+                    "{\"cdiVersion\":\"0.6.0\",\"kind\":\"nvidia.com/pgpu\",\"devices\":"
+                    "[{\"name\":\"a\",\"containerEdits\":{\"deviceNodes\":"
+                    "[{\"path\":\"/dev/null\"}]}}]}"),
+        0);
+    res = run_checker(dir, (char *[]){"nvidia.com/pgpu=a"}, 1, &status);
     CU_ASSERT_EQUAL(status, 1);
     CU_ASSERT(json_object_object_get_ex(res, "errors", &errors) &&
               json_object_array_length(errors) == 2);
@@ -172,4 +171,6 @@ test_checker_rejects(void)
 
 TEST_SUITE(cdi_check, NULL, NULL,
            {"CDI library resolves and injects every device", test_library_resolves_and_injects},
+           {"CDI library loads specs with nodeless devices left out",
+            test_library_loads_with_nodeless_devices},
            {"checker rejects a 0.6.0 spec", test_checker_rejects})

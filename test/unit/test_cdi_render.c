@@ -11,13 +11,15 @@
 static const struct cdi_t_res two_gpus[] = {
     {"nvidia.com/pgpu",
      {{"0000:b8:00.0", {{"/dev/vfio/devices/vfio1", "/host/dev/vfio/devices/vfio1"}}},
-      {"0000:18:00.0", {{"/dev/vfio/vfio", "/host/dev/vfio/vfio"}, {"/dev/vfio/12", "/host/dev/vfio/12"}}}}},
+      {"0000:18:00.0",
+       {{"/dev/vfio/vfio", "/host/dev/vfio/vfio"}, {"/dev/vfio/12", "/host/dev/vfio/12"}}}}},
 };
 
 /* The same devices, listed the other way round. */
 static const struct cdi_t_res two_gpus_reversed[] = {
     {"nvidia.com/pgpu",
-     {{"0000:18:00.0", {{"/dev/vfio/vfio", "/host/dev/vfio/vfio"}, {"/dev/vfio/12", "/host/dev/vfio/12"}}},
+     {{"0000:18:00.0",
+       {{"/dev/vfio/vfio", "/host/dev/vfio/vfio"}, {"/dev/vfio/12", "/host/dev/vfio/12"}}},
       {"0000:b8:00.0", {{"/dev/vfio/devices/vfio1", "/host/dev/vfio/devices/vfio1"}}}}},
 };
 
@@ -123,8 +125,10 @@ static void
 test_render_all(void)
 {
     static const struct cdi_t_res t[] = {
-        {"nvidia.com/nvswitch", {{"0000:05:00.0", {{"/dev/vfio/devices/vfio9", "/dev/vfio/devices/vfio9"}}}}},
-        {"nvidia.com/pgpu", {{"0000:18:00.0", {{"/dev/vfio/devices/vfio0", "/dev/vfio/devices/vfio0"}}}}},
+        {"nvidia.com/nvswitch",
+         {{"0000:05:00.0", {{"/dev/vfio/devices/vfio9", "/dev/vfio/devices/vfio9"}}}}},
+        {"nvidia.com/pgpu",
+         {{"0000:18:00.0", {{"/dev/vfio/devices/vfio0", "/dev/vfio/devices/vfio0"}}}}},
     };
     struct inventory *inv = cdi_t_inventory(t, 2);
     struct topo_error err = TOPO_ERROR_INIT;
@@ -158,6 +162,40 @@ test_render_all(void)
     inventory_unref(inv);
 }
 
+/* A device without nodes (unhealthy: no VFIO node) has nothing to
+ * inject; it is left out rather than making the whole spec invalid. */
+static void
+test_nodeless_left_out(void)
+{
+    static const struct cdi_t_res t[] = {
+        {"nvidia.com/pgpu",
+         {{"0000:31:00.0", {{NULL}}},
+          {"0000:17:00.0", {{"/dev/vfio/devices/vfio0", "/dev/vfio/devices/vfio0"}}},
+          {"0000:40:00.0", {{NULL}}}}},
+        {"nvidia.com/nvswitch", {{"0000:05:00.0", {{NULL}}}}},
+    };
+    struct inventory *inv = cdi_t_inventory(t, 2);
+    struct topo_error err = TOPO_ERROR_INIT;
+    struct cdi_spec spec;
+    char *text = NULL;
+    size_t len = 0;
+
+    CU_ASSERT_FATAL(inv != NULL);
+    CU_ASSERT_EQUAL_FATAL(cdi_spec_from_resource(&inv->resources[0], &spec, &err), 0);
+    CU_ASSERT_EQUAL(spec.n_devices, 1);
+    CU_ASSERT_STRING_EQUAL(spec.devices[0].name, "0000:17:00.0");
+    CU_ASSERT_EQUAL(cdi_spec_render(&spec, &text, &len, &err), 0);
+    CU_ASSERT_PTR_NULL(strstr(text, "0000:31:00.0"));
+    cdi_spec_clear(&spec);
+    free(text);
+    /* Every device without nodes: an empty but valid spec. */
+    CU_ASSERT_EQUAL_FATAL(cdi_spec_from_resource(&inv->resources[1], &spec, &err), 0);
+    CU_ASSERT_EQUAL(spec.n_devices, 0);
+    CU_ASSERT_EQUAL(cdi_spec_validate(&spec, &err), 0);
+    cdi_spec_clear(&spec);
+    inventory_unref(inv);
+}
+
 static void
 test_file_name(void)
 {
@@ -178,4 +216,6 @@ test_file_name(void)
 TEST_SUITE(cdi_render, NULL, NULL, {"golden output", test_golden},
            {"byte-stable, devices sorted", test_byte_stable},
            {"no hostPath, no type/major", test_no_host_path},
-           {"render_all document stream", test_render_all}, {"file names", test_file_name})
+           {"render_all document stream", test_render_all},
+           {"devices without nodes left out", test_nodeless_left_out},
+           {"file names", test_file_name})

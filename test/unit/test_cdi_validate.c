@@ -13,9 +13,12 @@ test_kinds(void)
                                        "a.b-c_d/x_y-z", "vendor9/class9", "nv/gpu"};
     /* Every one of these would be refused (or crash) the CDI library. */
     static const char *const bad[] = {
-        "nvidia.com",      "/pgpu",           "nvidia.com/",      "1nvidia.com/pgpu",
-        "nvidia.com/p.gpu", "n/pgpu",         "nvidia.com/p",     "nvidia.com-/pgpu",
-        "nvidia.com/pgpu-", "nvi dia.com/pgpu", "nvidia.com/pg/pu", "nvidia.com/_pgpu",
+        "nvidia.com",       "/pgpu",
+        "nvidia.com/",      "1nvidia.com/pgpu",
+        "nvidia.com/p.gpu", "n/pgpu",
+        "nvidia.com/p",     "nvidia.com-/pgpu",
+        "nvidia.com/pgpu-", "nvi dia.com/pgpu",
+        "nvidia.com/pg/pu", "nvidia.com/_pgpu",
         "nvidia.com/pgpu=", "",
     };
     struct topo_error err = TOPO_ERROR_INIT;
@@ -113,11 +116,15 @@ static void
 test_sync_refuses(void)
 {
     static const struct cdi_t_res bad[] = {
-        {"nvidia.com/nvswitch", {{"0000:05:00.0", {{"/dev/vfio/devices/vfio9", "/dev/vfio/devices/vfio9"}}}}},
-        {"nvidia.com/pgpu", {{"0000:18:00.0", {{NULL}}}}}, /* no device nodes */
+        {"nvidia.com/nvswitch",
+         {{"0000:05:00.0", {{"/dev/vfio/devices/vfio9", "/dev/vfio/devices/vfio9"}}}}},
+        /* a relative host path (from a relative --dev-root) */
+        {"nvidia.com/pgpu",
+         {{"0000:18:00.0", {{"/dev/vfio/devices/vfio0", "dev/vfio/devices/vfio0"}}}}},
     };
     static const struct cdi_t_res good[] = {
-        {"nvidia.com/pgpu", {{"0000:18:00.0", {{"/dev/vfio/devices/vfio0", "/dev/vfio/devices/vfio0"}}}}},
+        {"nvidia.com/pgpu",
+         {{"0000:18:00.0", {{"/dev/vfio/devices/vfio0", "/dev/vfio/devices/vfio0"}}}}},
     };
     struct inventory *inv_bad = cdi_t_inventory(bad, 2), *inv_good = cdi_t_inventory(good, 1);
     struct topo_error err = TOPO_ERROR_INIT;
