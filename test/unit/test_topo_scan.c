@@ -120,16 +120,19 @@ static const struct exp_dev h100_devs[] = {
     {"0000:1e:00.0", S, 0x22a3, 42, 5, 0, NULL},  {"0000:1f:00.0", S, 0x22a3, 43, 6, 0, NULL},
 };
 static const struct exp_dist h100_dists[] = {
-    {"0000:0a:00.0", "0000:0a:00.0", TOPO_DIST_SELF}, {"0000:0a:00.0", "0000:11:00.0", TOPO_DIST_NODE},
-    {"0000:0a:00.0", "0000:9d:00.0", TOPO_DIST_SYS},  {"0000:9d:00.0", "0000:dd:00.0", TOPO_DIST_NODE},
-    {"0000:18:00.0", "0000:15:00.0", TOPO_DIST_PXB},  {"0000:1c:00.0", "0000:1f:00.0", TOPO_DIST_PIX},
-    {"0000:18:00.0", "0000:1c:00.0", TOPO_DIST_NODE},
+    {"0000:0a:00.0", "0000:0a:00.0", TOPO_DIST_SELF}, {"0000:0a:00.0", "0000:11:00.0", TOPO_DIST_PXB},
+    {"0000:18:00.0", "0000:69:00.0", TOPO_DIST_PXB},  {"0000:9d:00.0", "0000:ad:00.0", TOPO_DIST_PXB},
+    {"0000:bd:00.0", "0000:dd:00.0", TOPO_DIST_PXB},  {"0000:0a:00.0", "0000:18:00.0", TOPO_DIST_NODE},
+    {"0000:11:00.0", "0000:69:00.0", TOPO_DIST_NODE}, {"0000:9d:00.0", "0000:dd:00.0", TOPO_DIST_NODE},
+    {"0000:0a:00.0", "0000:9d:00.0", TOPO_DIST_SYS},  {"0000:69:00.0", "0000:bd:00.0", TOPO_DIST_SYS},
+    {"0000:18:00.0", "0000:15:00.0", TOPO_DIST_PXB},  {"0000:69:00.0", "0000:66:00.0", TOPO_DIST_PXB},
+    {"0000:1c:00.0", "0000:1f:00.0", TOPO_DIST_PIX},  {"0000:18:00.0", "0000:1c:00.0", TOPO_DIST_NODE},
 };
 
 static void
 test_hgx_h100_iommufd(void)
 {
-    const struct exp_host x = {"hgx-h100-iommufd", true, true, 8 * 8 + 2 + 4 * 2, 8, 4,
+    const struct exp_host x = {"hgx-h100-iommufd", true, true, 4 * 14 + 2 + 4 * 2, 8, 4,
                                h100_devs, N(h100_devs), h100_dists, N(h100_dists)};
     struct topo_host *h;
     const struct topo_function *f;
@@ -155,6 +158,19 @@ test_hgx_h100_iommufd(void)
     CU_ASSERT_STRING_EQUAL(f->model, "GH100 [H100 NVSwitch]");
     CU_ASSERT_STRING_EQUAL(h->functions[f->root_port].bdf, "0000:19:01.0");
     CU_ASSERT_PTR_NULL(h->functions[topo_fixture_index(h, "0000:15:00.0")].model);
+    /* the pair partner of 18 shares its root port and first CX7 switch:
+     * 12:01.0 > 13:00.0 > 14:03.0 > 67:00.0 > 68:00.0 > 69:00.0 */
+    f = &h->functions[topo_fixture_index(h, "0000:69:00.0")];
+    CU_ASSERT_STRING_EQUAL(h->functions[f->parent].bdf, "0000:68:00.0");
+    CU_ASSERT_STRING_EQUAL(h->functions[f->root_port].bdf, "0000:12:01.0");
+    CU_ASSERT_STRING_EQUAL(f->host_bridge, "pci0000:12");
+    f = &h->functions[topo_fixture_index(h, "0000:67:00.0")];
+    CU_ASSERT_STRING_EQUAL(h->functions[f->parent].bdf, "0000:14:03.0");
+    CU_ASSERT_STRING_EQUAL(h->functions[h->functions[f->parent].parent].bdf, "0000:13:00.0");
+    CU_ASSERT_EQUAL(h->functions[f->parent].device, 0x1979);
+    f = &h->functions[topo_fixture_index(h, "0000:11:00.0")];
+    CU_ASSERT_STRING_EQUAL(h->functions[f->root_port].bdf, "0000:04:01.0");
+    CU_ASSERT_STRING_EQUAL(f->host_bridge, "pci0000:04");
     topo_host_free(h);
 }
 
