@@ -154,6 +154,7 @@ test_add_gpu(void)
     CU_ASSERT_EQUAL(hl_sighup(&t), 0);
     CU_ASSERT_TRUE(hl_wait_health(&t, HL_PGPU, OTHER_GPU, 1, limit(CHANGE_MS)) >= 0);
     CU_ASSERT_TRUE(spec_has(&t, "\"" OTHER_GPU "\"", limit(CHANGE_MS)));
+    CU_ASSERT_EQUAL(hl_lists_match_host(&t), 0);
     hl_finish(&t);
 }
 

@@ -42,3 +42,8 @@ int hl_count(struct hl *t, const char *resource);
 
 /* Send SIGHUP to the daemon. 0 or -errno. */
 int hl_sighup(struct hl *t);
+
+/* Scan the copy now (in this process, as the daemon does) and compare
+ * every resource's last list with it: same IDs, health and NUMA node.
+ * 0, or -EINVAL with the first difference printed. */
+int hl_lists_match_host(struct hl *t);

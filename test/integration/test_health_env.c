@@ -8,6 +8,8 @@
 #include <CUnit/CUnit.h>
 
 #include "test/integration/test_health.h"
+#include "topology/host.h"
+#include "topology/inventory.h"
 
 static void
 dump_log(const char *path)
@@ -135,4 +137,64 @@ int
 hl_sighup(struct hl *t)
 {
     return kill(t->lh.pid, SIGHUP) < 0 ? -errno : 0;
+}
+
+/* Compare one list with the expected resource. */
+static int
+list_matches(const V1beta1__ListAndWatchResponse *list, const struct inv_resource *want)
+{
+    if (list->n_devices != want->n_devices) {
+        fprintf(stderr, "%s: %zu device(s) listed, host has %zu\n", want->name, list->n_devices,
+                want->n_devices);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < list->n_devices; i++) {
+        const V1beta1__Device *d = list->devices[i];
+        int k = inventory_find_device(want, d->id);
+        const struct inv_device *w = k >= 0 ? &want->devices[k] : NULL;
+        int numa = d->topology && d->topology->n_nodes == 1 ? (int)d->topology->nodes[0]->id : -1;
+
+        if (!w || strcmp(d->health, w->healthy ? "Healthy" : "Unhealthy") != 0 ||
+            numa != w->numa_node) {
+            fprintf(stderr, "%s: listed %s %s numa %d; host: %s\n", want->name, d->id, d->health,
+                    numa, w ? (w->healthy ? "Healthy" : w->reason) : "absent");
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+int
+hl_lists_match_host(struct hl *t)
+{
+    struct topo_scan_options so = {.sysfs_root = t->lh.sysfs, .dev_root = t->lh.dev,
+                                   .iommu = TOPO_IOMMU_AUTO};
+    struct inv_policy policy = {.mode = INV_MODE_PASSTHROUGH, .domain = "nvidia.com",
+                                .gpu_alias = "pgpu", .nvswitch_alias = "nvswitch",
+                                .sysfs_root = t->lh.sysfs, .dev_root = t->lh.dev};
+    struct topo_error err = TOPO_ERROR_INIT;
+    struct topo_host *host = NULL;
+    struct inventory *inv = NULL;
+    int r = topo_scan(&so, &host, &err);
+
+    if (r == 0)
+        r = inventory_build(host, &policy, &inv, &err);
+    topo_host_free(host);
+    if (r < 0) {
+        fprintf(stderr, "health: scan of %s: %s\n", t->lh.sysfs, err.msg);
+        return r;
+    }
+    for (size_t i = 0; i < inv->n_resources && r == 0; i++) {
+        V1beta1__ListAndWatchResponse *list = NULL;
+
+        if (ksim_last_list(t->sim, inv->resources[i].name, &list, NULL) < 0) {
+            fprintf(stderr, "health: no list for %s\n", inv->resources[i].name);
+            r = -EINVAL;
+            break;
+        }
+        r = list_matches(list, &inv->resources[i]);
+        protobuf_c_message_free_unpacked(&list->base, NULL);
+    }
+    inventory_unref(inv);
+    return r;
 }
