@@ -19,8 +19,8 @@ struct hl {
 };
 
 /* Copy fixture, start the sim, spawn the daemon with extra_args (may be
- * NULL) and wait until pgpu and nvswitch registered and listed.
- * 0 or -errno (reason printed). */
+ * NULL) and wait until pgpu and nvswitch registered and listed. 0, or
+ * -errno after failing the current test and cleaning up (hl_finish). */
 int hl_start(struct hl *t, const char *fixture, const char *const *extra_args);
 
 /* SIGTERM the daemon and fail the current test unless it exits 0 (under

@@ -39,6 +39,8 @@ hl_start(struct hl *t, const char *fixture, const char *const *extra_args)
     if ((r = live_host_init(&t->lh, fixture)) < 0 || (r = ksim_start(t->lh.kubelet, &t->sim)) < 0 ||
         (r = live_host_spawn(&t->lh, extra_args)) < 0) {
         fprintf(stderr, "health: setup failed: %s\n", strerror(-r));
+        CU_FAIL("setup failed");
+        hl_finish(t);
         return r;
     }
     for (size_t i = 0; i < sizeof(resources) / sizeof(resources[0]); i++) {
@@ -47,7 +49,8 @@ hl_start(struct hl *t, const char *fixture, const char *const *extra_args)
             r = ksim_wait_lists(t->sim, resources[i], 1, ready_ms);
         if (r < 0) {
             fprintf(stderr, "health: %s not registered/listed: %s\n", resources[i], strerror(-r));
-            dump_log(t->lh.log);
+            CU_FAIL("daemon not ready");
+            hl_finish(t);
             return r;
         }
     }
