@@ -129,7 +129,8 @@ $(TESTD_BIN): $(call obj,$(wildcard test/testd/*.c) $(wildcard test/support/*.c)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BENCH_BIN): $(call obj,$(BENCH_SRC) $(wildcard test/support/*.c)) $(LIB_OBJ)
+# Benchmarks drive the daemon with the kubelet simulator library.
+$(BENCH_BIN): $(call obj,$(BENCH_SRC) $(SIM_LIB_SRC) $(wildcard test/support/*.c)) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
