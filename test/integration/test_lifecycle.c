@@ -59,22 +59,21 @@ wait_for_list(struct harness *h, const struct h_res *want, int timeout_ms)
     V1beta1__ListAndWatchResponse *list = NULL;
     size_t count = 0;
 
-    if (ksim_last_list(h->sim, want->name, &list, &count) < 0)
-        return -1;
-    protobuf_c_message_free_unpacked(&list->base, NULL);
-    while (harness_now_ms() < end) {
+    /* The update may already be there: the daemon answers a SIGHUP in about
+     * a millisecond. Check the latest list first, then wait for newer ones. */
+    for (;;) {
         int match;
 
-        if (ksim_wait_lists(h->sim, want->name, count + 1, (int)(end - harness_now_ms())) < 0)
-            return -1;
         if (ksim_last_list(h->sim, want->name, &list, &count) < 0)
             return -1;
         match = harness_list_matches(list, want);
         protobuf_c_message_free_unpacked(&list->base, NULL);
         if (match == 0)
             return 0;
+        if (harness_now_ms() >= end ||
+            ksim_wait_lists(h->sim, want->name, count + 1, (int)(end - harness_now_ms())) < 0)
+            return -1;
     }
-    return -1;
 }
 
 static const struct h_dev rescanned_gpus[] = {
