@@ -8,43 +8,25 @@
 
 #include "topology/alloc-priv.h"
 #include "topology/cleanup.h"
+#include "topology/host-priv.h"
+#include "topology/sysfs.h"
 
 /* The Allocate op: validate a request against the snapshot and the
  * passthrough mode, re-check the live driver binding (the snapshot may be
  * seconds old), and return device nodes, CDI names and the env. */
 
-static bool
-vfio_driver(const char *name)
+/* Current driver of bdf under the sysfs root (new string): "none" when
+ * unbound. NULL when out of memory. */
+static char *
+current_driver(int root, const char *bdf)
 {
-    /* vfio-pci and its variants (nvgrace_gpu_vfio_pci, mlx5_vfio_pci, ...) */
-    return strcmp(name, "vfio-pci") == 0 || strstr(name, "vfio") != NULL;
-}
+    _cleanup_free_ char *link = NULL, *target = NULL;
+    int r;
 
-/* Current driver of bdf under the sysfs root: "none" when unbound. */
-static void
-current_driver(int root, const char *bdf, char *buf, size_t len)
-{
-    char link[64], target[512];
-    ssize_t n;
-    const char *slash;
-
-    if (snprintf(link, sizeof(link), "bus/pci/devices/%s/driver", bdf) >= (int)sizeof(link)) {
-        snprintf(buf, len, "unknown");
-        return;
-    }
-    n = readlinkat(root, link, target, sizeof(target) - 1);
-    if (n <= 0) {
-        snprintf(buf, len, "none");
-        return;
-    }
-    target[n] = '\0';
-    slash = strrchr(target, '/');
-    slash = slash ? slash + 1 : target;
-    n = (ssize_t)strlen(slash);
-    if ((size_t)n >= len)
-        n = (ssize_t)len - 1;
-    memcpy(buf, slash, (size_t)n);
-    buf[n] = '\0';
+    if (asprintf(&link, "bus/pci/devices/%s/driver", bdf) < 0)
+        return NULL;
+    r = topo_sysfs_readlink(root, link, &target);
+    return strdup(r < 0 ? "none" : topo_path_basename(target));
 }
 
 static int
@@ -52,7 +34,6 @@ recheck_bindings(const struct alloc_priv *p, const struct alloc_resource *ar, co
                  struct topo_error *err)
 {
     _cleanup_close_ int root = open(p->sysfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    char drv[128];
 
     if (root < 0)
         return topo_error_set(err, -errno, "open sysfs root %s: %s", p->sysfs_root,
@@ -61,12 +42,32 @@ recheck_bindings(const struct alloc_priv *p, const struct alloc_resource *ar, co
         if (!units[u])
             continue;
         for (size_t i = 0; i < ar->units[u].n_check; i++) {
-            current_driver(root, ar->units[u].check[i], drv, sizeof(drv));
-            if (!vfio_driver(drv))
+            _cleanup_free_ char *drv = current_driver(root, ar->units[u].check[i]);
+
+            if (!drv)
+                return topo_error_set(err, -ENOMEM, "out of memory");
+            if (!topo_vfio_driver(drv))
                 return topo_error_set(err, -ENODEV,
                                       "%s is no longer bound to a VFIO driver (now: %s)",
                                       ar->units[u].check[i], drv);
         }
+    }
+    return 0;
+}
+
+/* The device nodes handed out must still exist (a reset or an unbind
+ * since the last scan removes them). */
+static int
+recheck_nodes(const struct inv_resource *res, const bool *picked, struct topo_error *err)
+{
+    for (size_t d = 0; d < res->n_devices; d++) {
+        if (!picked[d])
+            continue;
+        for (size_t i = 0; i < res->devices[d].n_nodes; i++)
+            if (access(res->devices[d].nodes[i].host_path, F_OK) < 0)
+                return topo_error_set(err, -ENODEV, "%s: device node %s is missing (%s)",
+                                      res->devices[d].id, res->devices[d].nodes[i].host_path,
+                                      strerror(errno));
     }
     return 0;
 }
@@ -215,6 +216,8 @@ alloc_allocate(const struct inventory *inv, size_t resource, const char *const *
         r = check_units(res, ar, picked, units, err);
     if (r == 0)
         r = recheck_bindings(p, ar, units, err);
+    if (r == 0)
+        r = recheck_nodes(res, picked, err);
     if (r < 0)
         return r;
     if (fill_allocation(res, picked, n_ids, &a) < 0) {

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +157,52 @@ hb_host_new(const struct hb_fn *fns, size_t n, bool iommufd)
     return h;
 }
 
+static int
+touch(const char *root, const char *rel)
+{
+    char path[512];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/dev/%s", root, rel);
+    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    return 0;
+}
+
+static int mkdir_p(char *path);
+
+static int
+make_dev_nodes(const struct topo_host *host, const char *root)
+{
+    char dir[512], rel[64];
+    int r;
+
+    snprintf(dir, sizeof(dir), "%s/dev/vfio/devices", root);
+    if ((r = mkdir_p(dir)) < 0)
+        return r;
+    if (host->dev_iommu && (r = touch(root, "iommu")) < 0)
+        return r;
+    if (host->dev_vfio && (r = touch(root, "vfio/vfio")) < 0)
+        return r;
+    for (size_t i = 0; i < host->n_functions; i++) {
+        if (!host->functions[i].cdev_node)
+            continue;
+        snprintf(rel, sizeof(rel), "vfio/devices/vfio%d", host->functions[i].vfio_cdev);
+        if ((r = touch(root, rel)) < 0)
+            return r;
+    }
+    for (size_t g = 0; g < host->n_groups; g++) {
+        if (!host->groups[g].dev_node)
+            continue;
+        snprintf(rel, sizeof(rel), "vfio/%d", host->groups[g].id);
+        if ((r = touch(root, rel)) < 0)
+            return r;
+    }
+    return 0;
+}
+
 char *
 hb_sysfs_new(const struct topo_host *host)
 {
@@ -171,6 +218,10 @@ hb_sysfs_new(const struct topo_host *host)
             hb_sysfs_free(root);
             return NULL;
         }
+    if (root && make_dev_nodes(host, root) < 0) {
+        hb_sysfs_free(root);
+        return NULL;
+    }
     return root;
 }
 

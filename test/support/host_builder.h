@@ -35,8 +35,10 @@ struct hb_fn {
  * flavour. NULL on bad input (unknown parent/physfn). Free: topo_host_free. */
 struct topo_host *hb_host_new(const struct hb_fn *fns, size_t n, bool iommufd);
 
-/* A temp sysfs root with bus/pci/devices/<bdf>/driver links for every
- * function that has a driver; new string (path) or NULL. */
+/* A temp root with bus/pci/devices/<bdf>/driver links for every function
+ * that has a driver, and under <root>/dev the device nodes the host model
+ * says exist (vfio/devices/vfioN, vfio/<group>, vfio/vfio, iommu) as plain
+ * files; new string (path) or NULL. */
 char *hb_sysfs_new(const struct topo_host *host);
 
 /* Point <root>/bus/pci/devices/<bdf>/driver at driver (NULL: unbind). 0 or -errno. */

@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "test/support/host_builder.h"
 #include "test/unit/suite.h"
@@ -11,7 +13,8 @@
 
 struct env {
     struct inventory *inv;
-    char *sysfs;
+    char *sysfs;    /* temp root: sysfs links, and the device nodes under dev/ */
+    char dev[600];
     int pgpu, nvswitch;
 };
 
@@ -21,12 +24,14 @@ env_open(struct env *e, const struct hb_hgx_opts *o, enum inv_mode mode)
     struct topo_host *h = hb_hgx_new(o);
     struct topo_error err = TOPO_ERROR_INIT;
     struct inv_policy p = {.mode = mode, .domain = "nvidia.com", .gpu_alias = "pgpu",
-                           .nvswitch_alias = "nvswitch", .dev_root = "/dev"};
+                           .nvswitch_alias = "nvswitch"};
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     e->sysfs = hb_sysfs_new(h);
     CU_ASSERT_PTR_NOT_NULL_FATAL(e->sysfs);
+    snprintf(e->dev, sizeof(e->dev), "%s/dev", e->sysfs);
     p.sysfs_root = e->sysfs;
+    p.dev_root = e->dev;
     e->inv = NULL;
     CU_ASSERT_EQUAL_FATAL(inventory_build(h, &p, &e->inv, &err), 0);
     topo_host_free(h);
@@ -72,7 +77,8 @@ test_passthrough_ok(void)
     CU_ASSERT_STRING_EQUAL(a.nodes[0].path, "/dev/vfio/devices/vfio0");
     CU_ASSERT_STRING_EQUAL(a.nodes[1].path, "/dev/vfio/devices/vfio1");
     CU_ASSERT_STRING_EQUAL(a.nodes[2].path, "/dev/vfio/devices/vfio40");
-    CU_ASSERT_STRING_EQUAL(a.nodes[3].host_path, "/dev/vfio/devices/vfio41");
+    CU_ASSERT_EQUAL(strncmp(a.nodes[3].host_path, e.dev, strlen(e.dev)), 0);
+    CU_ASSERT_STRING_EQUAL(a.nodes[3].host_path + strlen(e.dev), "/vfio/devices/vfio41");
     CU_ASSERT_EQUAL_FATAL(a.n_cdi, 2);
     CU_ASSERT_STRING_EQUAL(a.cdi_names[0], "nvidia.com/pgpu=0000:03:00.0");
     CU_ASSERT_STRING_EQUAL(a.cdi_names[1], "nvidia.com/pgpu=0000:04:00.0");
@@ -177,6 +183,25 @@ test_rebound(void)
     env_close(&e);
 }
 
-TEST_SUITE(alloc_allocate, NULL, NULL, {"passthrough", test_passthrough_ok},
+/* A node removed since the scan (device reset, unbind in progress) is not
+ * handed out. */
+static void
+test_missing_node(void)
+{
+    struct env e;
+    struct hb_hgx_opts o = {.iommufd = true};
+    const char *ids[] = {"0000:83:00.0"};
+    char path[700];
+
+    env_open(&e, &o, INV_MODE_PASSTHROUGH);
+    expect(&e, e.pgpu, ids, 1, 0, NULL);
+    snprintf(path, sizeof(path), "%s/vfio/devices/vfio4", e.dev);
+    CU_ASSERT_EQUAL_FATAL(unlink(path), 0);
+    expect(&e, e.pgpu, ids, 1, -ENODEV, "0000:83:00.0: device node ");
+    expect(&e, e.pgpu, ids, 1, -ENODEV, "/vfio/devices/vfio4 is missing");
+    env_close(&e);
+}
+
+TEST_SUITE(alloc_allocate, NULL, NULL, {"missing device node", test_missing_node}, {"passthrough", test_passthrough_ok},
            {"bad ids", test_bad_ids}, {"ACS off units", test_acs_off_units},
            {"ppcie", test_ppcie}, {"multi", test_multi}, {"rebound driver", test_rebound})
