@@ -136,8 +136,8 @@ id_entry(const char *name, void *ctx)
 
     if (topo_parse_int(name, &id) < 0 || id < 0) {
         if (l->sysfs_root)
-            topo_host_warn(l->host, "%s/kernel/iommu_groups/%s: not a group number",
-                           l->sysfs_root, name);
+            topo_host_warn(l->host, "%s/kernel/iommu_groups/%s: not a group number", l->sysfs_root,
+                           name);
         return 0;
     }
     if (l->n == l->cap) {
@@ -211,8 +211,8 @@ topo_iommu_members(struct topo_host *host, int sys_fd, int dev_fd, const char *s
     int r;
 
     for (size_t i = 0; i < host->n_functions; i++) {
-        struct topo_group *g = (struct topo_group *)topo_host_group(
-            host, host->functions[i].iommu_group);
+        struct topo_group *g =
+            (struct topo_group *)topo_host_group(host, host->functions[i].iommu_group);
 
         if (g && (r = add_member(g, i)) < 0)
             return r;

@@ -55,8 +55,8 @@ dev_path(char *buf, size_t size, const char *bdf, const char *attr)
     return buf;
 }
 
-/* Does a link target ".../<dir>/<name>" name an existing <dir>/<name>?
- * Returns 1 or 0, or -1 when the target has another shape. */
+/* Is a link target of the shape ".../<dir>/<name>" (dir given with its
+ * leading '/')? Returns 0 and *ret_name, or -1 for any other shape. */
 static int
 tail_is(const char *target, const char *dir, const char **ret_name)
 {
@@ -79,7 +79,8 @@ driver_exists(struct scan *s, const char *link_path, const char *target)
     char path[128];
     bool exists;
 
-    if (tail_is(target, "/bus/pci/drivers", &name) < 0 || strlen(name) >= sizeof(s->drivers[0].name))
+    if (tail_is(target, "/bus/pci/drivers", &name) < 0 ||
+        strlen(name) >= sizeof(s->drivers[0].name))
         return topo_sysfs_exists(s->sys_fd, link_path);
     for (size_t i = 0; i < s->n_drivers; i++)
         if (strcmp(s->drivers[i].name, name) == 0)
@@ -205,18 +206,20 @@ read_physfn(struct scan *s, struct topo_function *f, char *ret_pf)
     snprintf(ret_pf, 16, "%s", topo_path_basename(target));
 }
 
-/* libpci read the IDs through the device directory; only when that failed
- * may the device be gone (a dangling bus/pci/devices link). */
+/* The device directory is gone: libpci could not read its IDs and the
+ * bus/pci/devices link dangles, or the link itself went away. */
 static bool
-vanished(struct scan *s, const char *bdf)
+vanished(struct scan *s, const char *path, int error)
 {
-    char path[64];
-    _cleanup_close_ int fd = openat(s->sys_fd, dev_path(path, sizeof(path), bdf, NULL),
-                                    O_PATH | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_close_ int fd = -1;
 
-    if (fd >= 0)
-        return false;
-    topo_host_warn(s->host, "%s/%s: device vanished (%s)", s->root, path, strerror(errno));
+    if (!error) {
+        fd = openat(s->sys_fd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0)
+            return false;
+        error = errno;
+    }
+    topo_host_warn(s->host, "%s/%s: device vanished (%s)", s->root, path, strerror(error));
     return true;
 }
 
@@ -226,14 +229,22 @@ static bool
 scan_function(struct scan *s, const struct topo_pci_entry *e, size_t n)
 {
     struct topo_function *f = &s->host->functions[n];
+    char *link = NULL;
     char path[64];
+    int r;
 
     if (!topo_is_bdf(e->bdf)) {
         topo_host_warn(s->host, "%s/bus/pci/devices/%s: unsupported PCI address", s->root, e->bdf);
         return false;
     }
-    if (!e->ident_ok && vanished(s, e->bdf))
+    dev_path(path, sizeof(path), e->bdf, NULL);
+    /* Only a failed ID read hints at a vanished device: check then. */
+    if (!e->ident_ok && vanished(s, path, 0))
         return false;
+    r = topo_sysfs_readlink(s->sys_fd, path, &link);
+    if (r == -ENOENT && vanished(s, path, ENOENT)) /* removed since libpci listed it */
+        return false;
+    s->links[n] = link; /* NULL when not a link: warned about in resolve_tree */
     *f = (struct topo_function){.vendor = e->vendor, .device = e->device, .iommu_group = -1,
                                 .vfio_cdev = -1, .numa_node = -1, .physfn = -1, .parent = -1,
                                 .root_port = -1};
@@ -247,8 +258,6 @@ scan_function(struct scan *s, const struct topo_pci_entry *e, size_t n)
     read_driver(s, f);
     read_group(s, f);
     s->physfn[n][0] = '\0';
-    if (topo_sysfs_readlink(s->sys_fd, dev_path(path, sizeof(path), f->bdf, NULL), &s->links[n]) < 0)
-        s->links[n] = NULL;
     return true;
 }
 
