@@ -29,9 +29,15 @@ bool topo_vfio_driver(const char *driver);
 void topo_pcie_resolve(struct topo_host *host, size_t index, const char *link,
                        const char *sysfs_root);
 
-/* Read <sysfs-root>/kernel/iommu_groups into host->groups, with
- * membership, viability and /dev/vfio/<id> presence. Returns 0 or -ENOMEM. */
-int topo_iommu_scan(struct topo_host *host, int sys_fd, int dev_fd, const char *sysfs_root);
+/* List <sysfs-root>/kernel/iommu_groups into host->groups (ids only,
+ * sorted). Returns 0 or -ENOMEM; no directory means no groups. */
+int topo_iommu_list(struct topo_host *host, int sys_fd, const char *sysfs_root);
+
+/* Once every function's iommu_group is known: fill each group's members
+ * (from the links; from the devices/ directory for groups holding NVIDIA
+ * functions or claimed by none), viability and /dev/vfio/<id> presence.
+ * Returns 0 or -ENOMEM. */
+int topo_iommu_members(struct topo_host *host, int sys_fd, int dev_fd, const char *sysfs_root);
 
 /* Fill dev_iommu, dev_vfio, per-function cdev_node and resolve iommufd. */
 void topo_vfio_resolve(struct topo_host *host, int dev_fd, enum topo_iommu_mode mode);

@@ -164,9 +164,16 @@ entry_cmp(const void *a, const void *b)
                   ((const struct topo_pci_entry *)b)->bdf);
 }
 
+/* Each PCI_FILL_* bit costs the linux-sysfs backend one attribute file
+ * (open, read, close): IDENT reads vendor and device, CLASS reads class,
+ * CLASS_EXT re-reads class for the prog-if and adds revision. prog-if is
+ * therefore asked for only where it is reported (progif_vendor). */
 static void
-fill_entry(struct topo_pci *pci, struct pci_dev *d, struct topo_pci_entry *e)
+fill_entry(struct topo_pci *pci, struct pci_dev *d, uint16_t progif_vendor,
+           struct topo_pci_entry *e)
 {
+    unsigned class_flags = PCI_FILL_CLASS;
+
     memset(e, 0, sizeof(*e));
     snprintf(e->bdf, sizeof(e->bdf), "%04x:%02x:%02x.%x", (unsigned)d->domain,
              (unsigned)d->bus, (unsigned)d->dev, (unsigned)d->func);
@@ -178,14 +185,17 @@ fill_entry(struct topo_pci *pci, struct pci_dev *d, struct topo_pci_entry *e)
     } else {
         e->vendor = e->device = 0xffff;
     }
-    e->class_ok = guarded_fill(pci, d, PCI_FILL_CLASS | PCI_FILL_CLASS_EXT);
+    if (e->ident_ok && e->vendor == progif_vendor)
+        class_flags |= PCI_FILL_CLASS_EXT;
+    e->class_ok = guarded_fill(pci, d, class_flags);
     if (e->class_ok)
-        e->class_code = ((uint32_t)d->device_class << 8) | d->prog_if;
+        e->class_code = ((uint32_t)d->device_class << 8) |
+                        (class_flags & PCI_FILL_CLASS_EXT ? d->prog_if : 0);
 }
 
 int
-topo_pci_list(struct topo_pci *pci, struct topo_pci_entry **ret, size_t *ret_n,
-              struct topo_error *err)
+topo_pci_list(struct topo_pci *pci, uint16_t progif_vendor, struct topo_pci_entry **ret,
+              size_t *ret_n, struct topo_error *err)
 {
     struct topo_pci_entry *v;
     size_t n = 0, i = 0;
@@ -202,7 +212,7 @@ topo_pci_list(struct topo_pci *pci, struct topo_pci_entry **ret, size_t *ret_n,
     if (!v)
         return topo_error_set(err, -ENOMEM, "out of memory listing %zu PCI functions", n);
     for (struct pci_dev *d = pci->acc->devices; d; d = d->next)
-        fill_entry(pci, d, &v[i++]);
+        fill_entry(pci, d, progif_vendor, &v[i++]);
     qsort(v, n, sizeof(*v), entry_cmp);
     *ret = v;
     *ret_n = n;

@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -59,6 +60,37 @@ topo_sysfs_exists(int dirfd, const char *path)
     struct stat st;
 
     return fstatat(dirfd, path, &st, 0) == 0;
+}
+
+#define LIST_BUF 32768
+
+int
+topo_sysfs_list(int dirfd, const char *path, topo_sysfs_entry_fn *fn, void *ctx)
+{
+    _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_free_ char *buf = NULL;
+    ssize_t n;
+
+    if (fd < 0)
+        return -errno;
+    buf = malloc(LIST_BUF);
+    if (!buf)
+        return -ENOMEM;
+    while ((n = getdents64(fd, buf, LIST_BUF)) > 0) {
+        for (ssize_t off = 0; off < n;) {
+            const struct dirent64 *de = (const struct dirent64 *)(buf + off);
+            const char *name = de->d_name;
+            int r;
+
+            off += de->d_reclen;
+            if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))
+                continue;
+            r = fn(name, ctx);
+            if (r < 0)
+                return r;
+        }
+    }
+    return n < 0 ? -errno : 0;
 }
 
 const char *

@@ -19,6 +19,15 @@ int topo_sysfs_readlink(int dirfd, const char *path, char **ret);
 /* Does dirfd/path exist, following links (a dangling link does not)? */
 bool topo_sysfs_exists(int dirfd, const char *path);
 
+/* Called by topo_sysfs_list for each entry name; a negative return stops
+ * the listing and is returned by it. */
+typedef int topo_sysfs_entry_fn(const char *name, void *ctx);
+
+/* Call fn for every entry of the directory dirfd/path except "." and "..",
+ * with raw getdents64 (open, reads, close: no stdio, no DIR). Returns 0,
+ * -errno when the directory cannot be read, or fn's negative return. */
+int topo_sysfs_list(int dirfd, const char *path, topo_sysfs_entry_fn *fn, void *ctx);
+
 /* The last component of a path (pointer into path). */
 const char *topo_path_basename(const char *path);
 

@@ -51,8 +51,10 @@ BENCH(discover_scan)
     full = bench_fixture(base, "large", &n_full);
     if (half < 0 || full < 0)
         return 1;
-    printf("topo_scan large-half: %5zu functions  median %7.2f ms (%d runs)\n", n_half, half, RUNS);
-    printf("topo_scan large:      %5zu functions  median %7.2f ms (%d runs)\n", n_full, full, RUNS);
+    printf("topo_scan large-half: %5zu functions  median %7.2f ms  %6.1f functions/ms (%d runs)\n",
+           n_half, half, (double)n_half / half, RUNS);
+    printf("topo_scan large:      %5zu functions  median %7.2f ms  %6.1f functions/ms (%d runs)\n",
+           n_full, full, (double)n_full / full, RUNS);
     printf("topo_scan growth: x%.2f time for x%.2f functions (linear ~ equal)\n", full / half,
            (double)n_full / (double)n_half);
     printf("topo_scan goal < %.0f ms: %s\n", GOAL_MS, full < GOAL_MS ? "met" : "MISSED");
