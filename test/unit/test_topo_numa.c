@@ -169,6 +169,27 @@ test_prefer_near_node(void)
     topo_host_free(h);
 }
 
-TEST_SUITE(topo_numa, NULL, NULL, {"distances from sysfs", test_sysfs_table},
+/* A scanned fixture carries its SLIT table (two sockets: 10 / 21). */
+static void
+test_fixture_scan(void)
+{
+    const char *base = getenv("KGDP_FIXTURES");
+    char sys[512], dev[512];
+    struct topo_scan_options o = {.sysfs_root = sys, .dev_root = dev};
+    struct topo_error err = TOPO_ERROR_INIT;
+    struct topo_host *h = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(base);
+    snprintf(sys, sizeof(sys), "%s/hgx-h100-iommufd/sys", base);
+    snprintf(dev, sizeof(dev), "%s/hgx-h100-iommufd/dev", base);
+    CU_ASSERT_EQUAL_FATAL(topo_scan(&o, &h, &err), 0);
+    CU_ASSERT_EQUAL(h->n_numa_nodes, 2);
+    CU_ASSERT_EQUAL(topo_numa_distance(h, 0, 0), 10);
+    CU_ASSERT_EQUAL(topo_numa_distance(h, 0, 1), 21);
+    CU_ASSERT_EQUAL(topo_numa_distance(h, 1, 0), 21);
+    topo_host_free(h);
+}
+
+TEST_SUITE(topo_numa, NULL, NULL, {"fixture scan", test_fixture_scan}, {"distances from sysfs", test_sysfs_table},
            {"malformed rows", test_bad_rows}, {"no NUMA information", test_no_numa},
            {"preferred picks the nearer node", test_prefer_near_node})
