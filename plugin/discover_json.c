@@ -237,6 +237,36 @@ distances_json(const struct topo_host *host, struct json_object *root)
     return 0;
 }
 
+/* "numaDistances": the SLIT table, one row per node (null when unknown). */
+static int
+numa_json(const struct topo_host *host, struct json_object *root)
+{
+    struct json_object *rows;
+
+    if (!host->numa_distance)
+        return add(root, "numaDistances", NULL);
+    if (!(rows = json_object_new_array()) || add(root, "numaDistances", rows) < 0)
+        return -ENOMEM;
+    for (size_t a = 0; a < host->n_numa_nodes; a++) {
+        struct json_object *row = json_object_new_array();
+
+        if (!row || json_object_array_add(rows, row) < 0) {
+            json_object_put(row);
+            return -ENOMEM;
+        }
+        for (size_t b = 0; b < host->n_numa_nodes; b++) {
+            struct json_object *v =
+                json_object_new_int(topo_numa_distance(host, (int)a, (int)b));
+
+            if (!v || json_object_array_add(row, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+            }
+        }
+    }
+    return 0;
+}
+
 static int
 warnings_json(const struct topo_host *host, struct json_object *root)
 {
@@ -263,7 +293,8 @@ discover_json(const struct topo_host *host, FILE *out)
 
     if (!root || add_str(root, "iommu", host->iommufd ? "iommufd" : "legacy") < 0 ||
         functions_json(host, root) < 0 || groups_json(host, root) < 0 ||
-        distances_json(host, root) < 0 || warnings_json(host, root) < 0)
+        distances_json(host, root) < 0 || numa_json(host, root) < 0 ||
+        warnings_json(host, root) < 0)
         return -ENOMEM;
     text = json_object_to_json_string_ext(
         root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);

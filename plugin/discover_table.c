@@ -200,6 +200,15 @@ footer_print(const struct topo_host *host, FILE *out)
     fprintf(out, "\niommu: %s\n",
             host->iommufd ? "iommufd (/dev/vfio/devices/vfioN per device)"
                           : "legacy (/dev/vfio/vfio + /dev/vfio/<group>)");
+    if (host->numa_distance && host->n_numa_nodes > 1) {
+        fputs("NUMA distances:", out);
+        for (size_t a = 0; a < host->n_numa_nodes; a++) {
+            fprintf(out, "%s node%zu:", a ? ";" : "", a);
+            for (size_t b = 0; b < host->n_numa_nodes; b++)
+                fprintf(out, " %d", topo_numa_distance(host, (int)a, (int)b));
+        }
+        fputc('\n', out);
+    }
     for (size_t i = 0; i < host->n_warnings; i++)
         fprintf(out, "warning: %s\n", host->warnings[i]);
 }

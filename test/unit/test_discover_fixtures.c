@@ -155,6 +155,30 @@ run_fixture(const char *name, const char *format, char **ret, char **ret_err)
     return rc;
 }
 
+/* Every fixture has a SLIT table: 10 on the diagonal, 21 elsewhere. */
+static void
+check_numa_json(const char *name, struct json_object *root)
+{
+    struct json_object *rows = NULL;
+    size_t n;
+
+    CU_ASSERT_FATAL(json_object_object_get_ex(root, "numaDistances", &rows));
+    if (!json_object_is_type(rows, json_type_array)) {
+        fprintf(stderr, "\n%s: numaDistances is not an array\n", name);
+        CU_FAIL("numaDistances is not an array");
+        return;
+    }
+    n = json_object_array_length(rows);
+    for (size_t a = 0; a < n; a++) {
+        struct json_object *row = json_object_array_get_idx(rows, a);
+
+        CU_ASSERT_EQUAL_FATAL(json_object_array_length(row), n);
+        for (size_t b = 0; b < n; b++)
+            CU_ASSERT_EQUAL(json_object_get_int(json_object_array_get_idx(row, b)),
+                            a == b ? 10 : 21);
+    }
+}
+
 static void
 check_json(const char *name, const struct expect *ex)
 {
@@ -178,6 +202,7 @@ check_json(const char *name, const struct expect *ex)
         CU_ASSERT_FATAL(json_object_object_get_ex(f, "bdf", &bdf));
         CU_ASSERT_STRING_EQUAL(json_object_get_string(bdf), ex->bdf[i]);
     }
+    check_numa_json(name, root);
     json_object_put(root);
     free(text);
     free(errs);
