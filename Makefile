@@ -171,7 +171,7 @@ test: all
 bench: $(BENCH_BIN) $(BIN) $(FIXTURES)/.stamp
 	$(TEST_ENV) $(BENCH_BIN)
 
-demo: $(BIN) $(SIM_BIN) $(FIXTURES)/.stamp
+demo: $(BIN) $(SIM_BIN) $(CDI_CHECK) $(FIXTURES)/.stamp
 	$(TEST_ENV) sh scripts/demo.sh
 
 check-asan:

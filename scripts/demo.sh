@@ -15,6 +15,15 @@ cleanup() {
 trap cleanup EXIT INT TERM
 mkdir -p "$work/kubelet" "$work/cdi"
 
+# A copy of the example host's /dev whose vfio entries are character
+# devices (those of /dev/null: no GPU here), so that the CDI library can
+# stat them when it injects devices below. As non-root: links to /dev/null.
+cp -a "$host/dev" "$work/dev"
+find "$work/dev" -type f | while read -r node; do
+    rm -f "$node"
+    mknod "$node" c 1 3 2>/dev/null || ln -s /dev/null "$node"
+done
+
 section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 section "Example host: HGX H100, 8 GPUs + 4 NVSwitches bound to vfio-pci, iommufd"
@@ -33,7 +42,7 @@ section "kubelet simulator + kata-gpu-device-plugin serve"
 sim_pid=$!
 i=0
 while [ ! -S "$work/kubelet/kubelet.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-"$KGDP_BIN" serve --sysfs-root "$host/sys" --dev-root "$host/dev" \
+"$KGDP_BIN" serve --sysfs-root "$host/sys" --dev-root "$work/dev" \
     --kubelet-dir "$work/kubelet" --cdi-dir "$work/cdi" --log-level info \
     2>"$work/plugin.log" &
 plugin_pid=$!
@@ -49,6 +58,22 @@ section "CDI spec written for containerd and Kata: $work/cdi"
 ls -l "$work/cdi"
 spec="$work/cdi/kata-gpu-device-plugin_nvidia.com-nvswitch.json"
 [ -f "$spec" ] && cat "$spec"
+
+if [ -n "${KGDP_CDI_CHECK:-}" ] && [ -x "$KGDP_CDI_CHECK" ]; then
+    section "The Allocate result resolved through the CDI library (as containerd/Kata do)"
+    names="nvidia.com/pgpu=0000:0a:00.0,nvidia.com/pgpu=0000:11:00.0,nvidia.com/nvswitch=0000:1c:00.0"
+    echo "cdi-check -schema -dir $work/cdi $names"
+    "$KGDP_CDI_CHECK" -schema -dir "$work/cdi" "$names" | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print("devices known to the registry: %d" % len(r["devices"]))
+for arg, nodes in r["injected"].items():
+    for n in nodes:
+        print("  injected %-26s %s %s:%s  (host %s)" % (n["path"], n["type"], n["major"], n["minor"], n["hostPath"]))
+for e in r["errors"]:
+    print("  error: %s" % e)
+sys.exit(1 if r["errors"] else 0)' || status=1
+fi
 
 section "shutdown (SIGTERM)"
 kill -TERM "$plugin_pid"
