@@ -66,6 +66,11 @@ GEN := $(BUILD)/gen/proto/api.pb-c.c $(BUILD)/gen/proto/api.pb-c.h
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
+# $(call srclist,NAME,SOURCES): a file that changes whenever the set of
+# sources of a binary changes, so that removing a file relinks it too.
+srclist = $(shell mkdir -p $(BUILD) && (echo '$(sort $(2))' | cmp -s - $(BUILD)/$(1).srcs || \
+	echo '$(sort $(2))' > $(BUILD)/$(1).srcs))$(BUILD)/$(1).srcs
+
 TOPO_SRC := $(wildcard topology/*.c)
 CDI_SRC := $(wildcard cdi/*.c)
 PLUGIN_SRC := $(filter-out plugin/main.c,$(wildcard plugin/*.c))
@@ -104,36 +109,36 @@ $(BUILD)/obj/%.o: %.c | $(GEN)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(BIN): $(call obj,plugin/main.c) $(LIB_OBJ)
+$(BIN): $(call obj,plugin/main.c) $(LIB_OBJ) $(call srclist,bin,$(LIB_OBJ))
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
 
-$(UNIT_BIN): $(call obj,$(UNIT_SRC)) $(LIB_OBJ)
+$(UNIT_BIN): $(call obj,$(UNIT_SRC)) $(LIB_OBJ) $(call srclist,unit,$(UNIT_SRC) $(LIB_OBJ))
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CUNIT_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS) $(CUNIT_LIBS)
 
-$(INTEG_BIN): $(call obj,$(INTEG_SRC)) $(LIB_OBJ)
+$(INTEG_BIN): $(call obj,$(INTEG_SRC)) $(LIB_OBJ) $(call srclist,integ,$(INTEG_SRC) $(LIB_OBJ))
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CUNIT_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS) $(CUNIT_LIBS)
 
 $(SIM_BIN): $(call obj,test/kubelet-sim/main.c $(SIM_LIB_SRC)) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
 
 # The daemon with a test-only inventory loader (test/testd/).
 $(TESTD_BIN): $(call obj,$(wildcard test/testd/*.c) $(wildcard test/support/*.c)) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
 
 # Benchmarks drive the daemon with the kubelet simulator library.
 $(BENCH_BIN): $(call obj,$(BENCH_SRC) $(SIM_LIB_SRC) $(wildcard test/support/*.c)) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
 
 $(GO_PEER): $(wildcard test/interop/*.go)
 	@mkdir -p $(dir $@)
