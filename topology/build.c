@@ -25,18 +25,18 @@ const struct inventory_ops alloc_ops = {
 struct vanished {
     const struct inv_resource *res; /* its resource in the previous snapshot */
     const struct inv_device *dev;
-    bool gpu;                       /* that resource held GPUs */
+    bool gpu; /* that resource held GPUs */
 };
 
 struct build_ctx {
     const struct topo_host *host;
     const struct inv_policy *policy;
-    size_t n;          /* listed functions */
-    size_t *fns;       /* their host indices, in BDF order */
-    char **names;      /* their resource names */
+    size_t n;              /* listed functions */
+    size_t *fns;           /* their host indices, in BDF order */
+    char **names;          /* their resource names */
     size_t n_gone;
-    struct vanished *gone; /* borrowed from policy->previous */
-    size_t **fn_of;    /* per resource: host index of each device, or ALLOC_FN_VANISHED */
+    struct vanished *gone; /* points into policy->previous */
+    size_t **fn_of;        /* per resource: host index of each device, or ALLOC_FN_VANISHED */
 };
 
 static void
@@ -101,9 +101,9 @@ list_vanished(struct build_ctx *c, struct topo_error *err)
             const struct inv_device *dev = &prev->resources[r].devices[d];
 
             if (dev->id && topo_host_find(c->host, dev->id) < 0)
-                c->gone[c->n_gone++] = (struct vanished){
-                    .res = &prev->resources[r], .dev = dev,
-                    .gpu = previous_gpu_resource(prev, r)};
+                c->gone[c->n_gone++] = (struct vanished){.res = &prev->resources[r],
+                                                         .dev = dev,
+                                                         .gpu = previous_gpu_resource(prev, r)};
         }
     return 0;
 }
@@ -114,9 +114,7 @@ str_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A resource that only vanished devices keep alive keeps its previous
- * socket, so the kubelet sees the same endpoint, unless another resource
- * took that name since. */
+/* Does a listed function of this host fall in resource? */
 static bool
 has_listed(const struct build_ctx *c, const char *resource)
 {
@@ -126,7 +124,10 @@ has_listed(const struct build_ctx *c, const char *resource)
     return false;
 }
 
-static void
+/* A resource that only vanished devices keep alive keeps its previous
+ * socket, so the kubelet sees the same endpoint, unless another resource
+ * took that name since. */
+static int
 keep_previous_sockets(struct build_ctx *c, struct inventory *inv)
 {
     for (size_t g = 0; g < c->n_gone; g++) {
@@ -139,11 +140,14 @@ keep_previous_sockets(struct build_ctx *c, struct inventory *inv)
             continue;
         for (size_t o = 0; o < inv->n_resources; o++)
             taken |= strcmp(inv->resources[o].socket, c->gone[g].res->socket) == 0;
-        if (taken || !(sock = strdup(c->gone[g].res->socket)))
+        if (taken)
             continue; /* the computed name serves as well */
+        if (!(sock = strdup(c->gone[g].res->socket)))
+            return -ENOMEM;
         free(inv->resources[ri].socket);
         inv->resources[ri].socket = sock;
     }
+    return 0;
 }
 
 /* Distinct names (of listed and vanished devices), sorted, become the
@@ -180,8 +184,8 @@ make_resources(struct build_ctx *c, struct inventory *inv, struct topo_error *er
             return topo_error_set(err, -ENOMEM, "out of memory");
     }
     rc = alloc_socket_names(inv->resources, m, err);
-    if (rc == 0)
-        keep_previous_sockets(c, inv);
+    if (rc == 0 && keep_previous_sockets(c, inv) < 0)
+        rc = topo_error_set(err, -ENOMEM, "out of memory");
     return rc;
 }
 
