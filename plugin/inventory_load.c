@@ -3,8 +3,8 @@
 #include "topology/host.h"
 
 int
-plugin_inventory_scan(const struct plugin_options *o, struct inventory **ret,
-                      struct topo_error *err)
+plugin_inventory_scan(const struct plugin_options *o, const struct inventory *previous,
+                      struct inventory **ret, struct topo_error *err)
 {
     struct topo_scan_options so = {
         .sysfs_root = o->sysfs_root,
@@ -18,6 +18,7 @@ plugin_inventory_scan(const struct plugin_options *o, struct inventory **ret,
         .nvswitch_alias = o->nvswitch_alias ? o->nvswitch_alias : "",
         .sysfs_root = o->sysfs_root,
         .dev_root = o->dev_root,
+        .previous = previous,
     };
     struct topo_host *host = NULL;
     int r;

@@ -12,6 +12,16 @@
  * distances and re-check lists, shared by build.c, units.c, prefer.c and
  * allocate.c. The snapshot owns copies; nothing points into the host. */
 
+/* The "host function index" of a vanished device: one that the previous
+ * snapshot listed and that is no longer on the PCI bus. It stays listed,
+ * unhealthy and without device nodes, in a unit of its own (group -1,
+ * nothing to re-check), TOPO_DIST_SYS and unknown NUMA distance to every
+ * other device; it is never an index into host->functions[]. */
+#define ALLOC_FN_VANISHED SIZE_MAX
+
+/* Reason of a vanished device. */
+#define ALLOC_VANISHED_REASON "no longer present on the PCI bus"
+
 /* Devices of one resource that must be assigned together (one IOMMU group). */
 struct alloc_unit {
     int group;             /* IOMMU group id, -1 when the device has none */
@@ -65,17 +75,21 @@ int alloc_device_nodes(const struct topo_host *host, const char *dev_root, size_
  * NULL when it can. 0 or -ENOMEM. */
 int alloc_health_reason(const struct topo_host *host, size_t fn, char **ret_reason);
 
-/* ppcie: when any GPU/NVSwitch of the host is not assignable, turn every
- * listed device unhealthy with a reason naming what is missing. */
-int alloc_health_ppcie(const struct topo_host *host, struct inventory *inv);
+/* ppcie: when any GPU/NVSwitch of the host is not assignable, or a listed
+ * one vanished (fn_of[r][d] == ALLOC_FN_VANISHED), turn every listed device
+ * unhealthy with a reason naming what is missing. 0 or -ENOMEM. */
+int alloc_health_ppcie(const struct topo_host *host, struct inventory *inv,
+                       size_t *const *fn_of);
 
 /* A group whose listed devices fall in several resources cannot be handed
  * out through any one of them: those devices turn unhealthy. fn_of[r][d]
- * is the host function of device d of resource r. */
+ * is the host function of device d of resource r (vanished ones skipped). */
 int alloc_health_shared_groups(const struct topo_host *host, struct inventory *inv,
                                size_t *const *fn_of);
 
-/* Units, distances and re-check lists of resource r. 0 or -ENOMEM. */
+/* Units, distances and re-check lists of resource r; fn_of[d] may be
+ * ALLOC_FN_VANISHED. ret->gpu comes from the first present device (false
+ * when none is). 0 or -ENOMEM. */
 int alloc_units_build(const struct topo_host *host, const struct inv_resource *res,
                       const size_t *fn_of, struct alloc_resource *ret);
 void alloc_resource_priv_clear(struct alloc_resource *ar);

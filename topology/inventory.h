@@ -114,6 +114,8 @@ struct inv_policy {
     const char *nvswitch_alias; /* "nvswitch"; "" = one resource per NVSwitch model */
     const char *sysfs_root;     /* Allocate re-checks driver bindings here */
     const char *dev_root;       /* host paths of device nodes are under it */
+    const struct inventory *previous; /* devices it listed that are gone now stay listed,
+                                       * Unhealthy; NULL: none */
 };
 
 struct topo_host;

@@ -64,11 +64,13 @@ unit_checks(const struct topo_host *host, struct alloc_unit *u, size_t fn)
     return 0;
 }
 
+/* A vanished device is a unit of its own with nothing to re-check: it is
+ * unhealthy, so Allocate refuses it before looking at units. */
 static int
 find_or_add_unit(struct alloc_resource *ar, const struct topo_host *host, size_t fn,
                  size_t n_max, size_t *ret)
 {
-    int gid = host->functions[fn].iommu_group;
+    int gid = fn == ALLOC_FN_VANISHED ? -1 : host->functions[fn].iommu_group;
     struct alloc_unit *u;
 
     for (size_t i = 0; gid >= 0 && i < ar->n_units; i++)
@@ -82,7 +84,34 @@ find_or_add_unit(struct alloc_resource *ar, const struct topo_host *host, size_t
     if (!u->devices)
         return -ENOMEM;
     *ret = ar->n_units++;
-    return unit_checks(host, u, fn);
+    return fn == ALLOC_FN_VANISHED ? 0 : unit_checks(host, u, fn);
+}
+
+/* Distance class and NUMA distance (UINT8_MAX: unknown) of two devices;
+ * a vanished one is as far as can be from everything. */
+static void
+pair_distance(const struct topo_host *host, size_t fa, size_t fb, uint8_t *ret_dist,
+              uint8_t *ret_numa)
+{
+    int nd;
+
+    if (fa == ALLOC_FN_VANISHED || fb == ALLOC_FN_VANISHED) {
+        *ret_dist = TOPO_DIST_SYS;
+        *ret_numa = UINT8_MAX;
+        return;
+    }
+    nd = topo_numa_distance(host, host->functions[fa].numa_node, host->functions[fb].numa_node);
+    *ret_dist = (uint8_t)topo_distance(host, fa, fb);
+    *ret_numa = (uint8_t)(nd < 0 ? UINT8_MAX : nd);
+}
+
+static bool
+first_present_is_gpu(const struct topo_host *host, const size_t *fn_of, size_t n)
+{
+    for (size_t d = 0; d < n; d++)
+        if (fn_of[d] != ALLOC_FN_VANISHED)
+            return host->functions[fn_of[d]].kind == TOPO_KIND_GPU;
+    return false;
 }
 
 int
@@ -110,18 +139,15 @@ alloc_units_build(const struct topo_host *host, const struct inv_resource *res,
     }
     for (size_t a = 0; a < n && r == 0; a++)
         for (size_t b = a + 1; b < n; b++) {
-            enum topo_distance dd = topo_distance(host, fn_of[a], fn_of[b]);
-            int nd = topo_numa_distance(host, host->functions[fn_of[a]].numa_node,
-                                        host->functions[fn_of[b]].numa_node);
-
-            ar.dist[a * n + b] = ar.dist[b * n + a] = (uint8_t)dd;
-            ar.numa[a * n + b] = ar.numa[b * n + a] = (uint8_t)(nd < 0 ? UINT8_MAX : nd);
+            pair_distance(host, fn_of[a], fn_of[b], &ar.dist[a * n + b], &ar.numa[a * n + b]);
+            ar.dist[b * n + a] = ar.dist[a * n + b];
+            ar.numa[b * n + a] = ar.numa[a * n + b];
         }
     if (r < 0) {
         alloc_resource_priv_clear(&ar);
         return r;
     }
-    ar.gpu = n > 0 && host->functions[fn_of[0]].kind == TOPO_KIND_GPU;
+    ar.gpu = first_present_is_gpu(host, fn_of, n);
     *ret = ar;
     return 0;
 }

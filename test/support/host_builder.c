@@ -301,6 +301,8 @@ hgx_gpus(const struct hb_hgx_opts *o, struct hb_fn *t, size_t n)
         int group = 10 + (o->acs_off ? i & ~1 : i), numa = i < 4 ? 0 : 1;
 
         t[n++] = (struct hb_fn)HB_BRIDGE(hgx_dsp[i], hgx_usp[i / 2], hb);
+        if (o->gpu_absent[i])
+            continue; /* the downstream port stays, the slot is empty */
         t[n++] = (struct hb_fn)HB_DEV(hb_hgx_gpus[i], TOPO_KIND_GPU, 0x2330,
                                       o->gpu_model[i] ? o->gpu_model[i] : "H100 SXM5 80GB",
                                       o->gpu_driver[i] ? o->gpu_driver[i] : "vfio-pci", group, i,

@@ -61,6 +61,7 @@ struct hb_hgx_opts {
     const char *gpu_model[8];     /* default "H100 SXM5 80GB" */
     int n_switches;               /* 0..4 */
     const char *switch_driver[4]; /* default "vfio-pci" */
+    bool gpu_absent[8];           /* GPU i (and its audio function) left the bus */
 };
 
 extern const char *const hb_hgx_gpus[8];

@@ -238,6 +238,78 @@ live_host_set_node(const struct live_host *lh, const char *path, bool present)
     return present ? move(aside, node) : move(node, aside);
 }
 
+/* The IOMMU group number of the function directory dir, or -errno. */
+static int
+group_of(const char *dir)
+{
+    _cleanup_free_ char *link = NULL;
+    char target[4096], *end;
+    const char *base;
+    ssize_t n;
+    long g;
+
+    if (asprintf(&link, "%s/iommu_group", dir) < 0)
+        return -ENOMEM;
+    n = readlink(link, target, sizeof(target) - 1);
+    if (n < 0)
+        return -errno;
+    target[n] = '\0';
+    base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+    errno = 0;
+    g = strtol(base, &end, 10);
+    if (errno || end == base || *end || g < 0 || g > 1000000)
+        return -EINVAL;
+    return (int)g;
+}
+
+/* The bus link holds the function's place: "../../../devices/<path>/<bdf>"
+ * relative to bus/pci/devices; where it sits now (link or aside) says
+ * where the directory belongs. */
+static int
+function_dir(const struct live_host *lh, const char *link_now, char **ret)
+{
+    char target[4096];
+    ssize_t n = readlink(link_now, target, sizeof(target) - 1);
+
+    if (n < 0)
+        return -errno;
+    target[n] = '\0';
+    return asprintf(ret, "%s/bus/pci/devices/%s", lh->sysfs, target) < 0 ? -ENOMEM : 0;
+}
+
+int
+live_host_set_present(const struct live_host *lh, const char *bdf, bool present)
+{
+    _cleanup_free_ char *bus = NULL, *bus_aside = NULL, *dir = NULL, *dir_aside = NULL;
+    _cleanup_free_ char *grp = NULL, *grp_aside = NULL;
+    struct stat st;
+    int r, g;
+
+    if (asprintf(&bus, "%s/bus/pci/devices/%s", lh->sysfs, bdf) < 0 ||
+        asprintf(&bus_aside, "%s/gone-%s-bus", lh->root, bdf) < 0 ||
+        asprintf(&dir_aside, "%s/gone-%s-dir", lh->root, bdf) < 0 ||
+        asprintf(&grp_aside, "%s/gone-%s-group", lh->root, bdf) < 0)
+        return -ENOMEM;
+    r = function_dir(lh, lstat(bus, &st) == 0 ? bus : bus_aside, &dir);
+    if (r < 0)
+        return r;
+    g = group_of(lstat(dir_aside, &st) == 0 ? dir_aside : dir);
+    if (g < 0)
+        return g;
+    if (asprintf(&grp, "%s/kernel/iommu_groups/%d/devices/%s", lh->sysfs, g, bdf) < 0)
+        return -ENOMEM;
+    /* the bus link goes first and comes back last: a scan never sees a
+     * half-present function */
+    if (!present) {
+        if ((r = move(bus, bus_aside)) < 0 || (r = move(grp, grp_aside)) < 0)
+            return r;
+        return move(dir, dir_aside);
+    }
+    if ((r = move(dir_aside, dir)) < 0 || (r = move(grp_aside, grp)) < 0)
+        return r;
+    return move(bus_aside, bus);
+}
+
 /* Copy the regular files of dir from into dir to (not recursive). */
 static int
 copy_files(const char *from, const char *to)

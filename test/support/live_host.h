@@ -44,6 +44,11 @@ int live_host_set_bound(const struct live_host *lh, const char *bdf, bool bound)
  * "vfio/devices/vfio2". Idempotent. 0 or -errno. */
 int live_host_set_node(const struct live_host *lh, const char *path, bool present);
 
+/* Hot-unplug (present false) or bring back function bdf: its bus link,
+ * its device directory and its IOMMU group entry are moved aside / back
+ * (device nodes under dev/ stay). Idempotent. 0 or -errno. */
+int live_host_set_present(const struct live_host *lh, const char *bdf, bool present);
+
 /* Hot-add function new_bdf as a clone of src_bdf (same parent, driver and
  * attributes) in a new singleton IOMMU group `group` with vfio cdev
  * vfio<cdev>: device dir, bus and group links, /dev/vfio/<group> and
