@@ -143,8 +143,9 @@ str_eq(const char *a, const char *b)
 static bool
 device_equal(const struct inv_device *a, const struct inv_device *b)
 {
+    /* The reason counts too: Allocate's refusal must name today's cause. */
     if (!str_eq(a->id, b->id) || a->healthy != b->healthy || a->numa_node != b->numa_node ||
-        a->n_nodes != b->n_nodes)
+        !str_eq(a->reason, b->reason) || a->n_nodes != b->n_nodes)
         return false;
     for (size_t i = 0; i < a->n_nodes; i++)
         if (!str_eq(a->nodes[i].path, b->nodes[i].path) ||

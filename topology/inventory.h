@@ -102,8 +102,8 @@ void inventory_allocation_clear(struct inv_allocation *a);
 void inventory_device_clear(struct inv_device *d);
 void inventory_resource_clear(struct inv_resource *r);
 
-/* True when both snapshots would produce the same ListAndWatch lists and CDI
- * content (resources, ids, health, NUMA, nodes). */
+/* True when both snapshots would produce the same ListAndWatch lists, CDI
+ * content and refusals (resources, ids, health and its reason, NUMA, nodes). */
 bool inventory_equal(const struct inventory *a, const struct inventory *b);
 
 /* What a host model becomes a snapshot under (topology/build.c). */
