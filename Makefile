@@ -5,6 +5,7 @@
 #   make bench      benchmarks
 #   make check-asan the test suite under ASan+UBSan (in build-asan/)
 #   make valgrind   the test suite under valgrind
+#   make lint       cppcheck over the sources
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -91,7 +92,7 @@ TESTD_BIN := $(BUILD)/test/testd
 
 GOENV := GOPATH=/usr/share/gocode GO111MODULE=off GOFLAGS= GOCACHE=$(abspath $(BUILD))/gocache
 
-.PHONY: all test unit integration demo bench check-asan valgrind install clean fixtures
+.PHONY: all test unit integration demo bench check-asan valgrind lint install clean fixtures
 all: $(BIN)
 
 $(BUILD)/gen/proto/api.pb-c.c $(BUILD)/gen/proto/api.pb-c.h: proto/api.proto
@@ -184,6 +185,9 @@ check-asan:
 
 valgrind: $(UNIT_BIN) $(INTEG_BIN) $(BIN) $(TESTD_BIN) $(SIM_BIN) $(GO_PEER) $(CDI_CHECK) $(FIXTURES)/.stamp
 	$(TEST_ENV) KGDP_VALGRIND=1 sh scripts/valgrind.sh $(UNIT_BIN) $(INTEG_BIN)
+
+lint: $(GEN)
+	sh scripts/lint.sh $(BUILD)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin

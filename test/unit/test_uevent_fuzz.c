@@ -11,8 +11,8 @@
  * seed is fixed so a failure reproduces. */
 
 #define FUZZ_SEED 0x5eedfaceu
-#define FUZZ_RANDOM_ROUNDS 4000
-#define FUZZ_MUTATE_ROUNDS 4000
+#define FUZZ_RANDOM_ROUNDS 4000u
+#define FUZZ_MUTATE_ROUNDS 4000u
 
 static uint64_t
 xorshift(uint64_t *s)
