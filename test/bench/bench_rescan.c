@@ -92,7 +92,7 @@ BENCH(rescan_latency)
         return 1;
     }
     r = measure(&lh, sim, t);
-    if (live_host_stop(&lh, SIGTERM, 5000, &status) < 0 || !WIFEXITED(status) ||
+    if (tproc_stop(&lh.pid, SIGTERM, 5000, &status) < 0 || !WIFEXITED(status) ||
         WEXITSTATUS(status) != 0)
         fprintf(stderr, "bench: daemon did not exit cleanly\n");
     ksim_stop(sim);

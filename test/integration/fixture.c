@@ -29,7 +29,7 @@ const struct h_inv fixture_inv = {2, fixture_res};
 int
 fixture_start(struct harness *h, const struct h_inv *inv)
 {
-    int ready_ms = FIX_READY_MS * harness_factor();
+    int ready_ms = FIX_READY_MS * tproc_factor();
     int r;
 
     if ((r = harness_init(h)) < 0 || (r = harness_write_inventory(h, inv)) < 0 ||
@@ -58,7 +58,7 @@ fixture_stop(struct harness *h)
 
     if (h->pid <= 0)
         return;
-    r = harness_stop_daemon(h, SIGTERM, 5000 * harness_factor(), &status);
+    r = tproc_stop(&h->pid, SIGTERM, 5000 * tproc_factor(), &status);
     CU_ASSERT_EQUAL(r, 0);
     if (r == 0) {
         CU_ASSERT_TRUE(WIFEXITED(status));

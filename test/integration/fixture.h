@@ -8,7 +8,7 @@
 enum { FIX_PGPU, FIX_NVSWITCH };
 extern const struct h_inv fixture_inv;
 
-#define FIX_READY_MS 15000 /* generous readiness wait, times harness_factor() */
+#define FIX_READY_MS 15000 /* generous readiness wait, times tproc_factor() */
 
 /* harness_init + write fixture inv + sim + daemon, then wait until every
  * resource of inv registered and sent its first list. 0 or -errno (the

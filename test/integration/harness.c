@@ -1,38 +1,16 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/CUnit.h>
 
 #include "test/integration/harness.h"
-
-extern char **environ;
-
-int
-harness_factor(void)
-{
-    const char *v = getenv("KGDP_VALGRIND");
-
-    return v && strcmp(v, "1") == 0 ? 10 : 1;
-}
-
-long
-harness_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
+#include "topology/cleanup.h"
 
 static int
 sub_dir(const char *root, const char *name, char **ret)
@@ -68,16 +46,6 @@ harness_init(struct harness *h)
     return 0;
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 void
 harness_dump(const char *title, const char *path)
 {
@@ -97,18 +65,11 @@ harness_dump(const char *title, const char *path)
 void
 harness_fini(struct harness *h)
 {
-    int status;
-
-    if (h->pid > 0 && harness_stop_daemon(h, SIGTERM, 5000 * harness_factor(), &status) < 0) {
-        kill(h->pid, SIGKILL);
-        harness_wait_pid(h->pid, 5000, &status);
-        h->pid = 0;
-    }
+    tproc_end(&h->pid, 5000 * tproc_factor());
     ksim_stop(h->sim);
     if (h->log && CU_get_number_of_failures() != h->failures_at_start)
         harness_dump("daemon stderr", h->log);
-    if (h->root)
-        nftw(h->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tproc_rm_tree(h->root);
     free(h->root);
     free(h->kubelet_dir);
     free(h->dev_root);
@@ -203,115 +164,24 @@ harness_start_sim(struct harness *h)
     return ksim_start(h->kubelet_dir, &h->sim);
 }
 
-/* environ plus extra (NULL-terminated); the array is malloc'ed, the
- * strings are borrowed. */
-static char **
-build_env(char *const *extra)
-{
-    size_t n = 0, m = 0;
-    char **env;
-
-    while (environ[n])
-        n++;
-    while (extra && extra[m])
-        m++;
-    env = calloc(n + m + 1, sizeof(*env));
-    if (!env)
-        return NULL;
-    memcpy(env, environ, n * sizeof(*env));
-    if (m)
-        memcpy(env + n, extra, m * sizeof(*env));
-    return env;
-}
-
-int
-harness_spawn(char *const *argv, const char *out_path, char *const *extra_env, pid_t *ret_pid)
-{
-    posix_spawn_file_actions_t fa;
-    char **env = build_env(extra_env);
-    pid_t pid;
-    int r;
-
-    if (!env)
-        return -ENOMEM;
-    /* posix_spawn, not fork: the test process runs gRPC threads. */
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, env);
-    posix_spawn_file_actions_destroy(&fa);
-    free(env);
-    if (r != 0)
-        return -r;
-    *ret_pid = pid;
-    return 0;
-}
-
-int
-harness_wait_pid(pid_t pid, int timeout_ms, int *ret_status)
-{
-    long end = harness_now_ms() + timeout_ms;
-    int status;
-
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-
-        if (r == pid) {
-            *ret_status = status;
-            return 0;
-        }
-        if (r < 0)
-            return -errno;
-        if (harness_now_ms() >= end)
-            return -ETIMEDOUT;
-        usleep(5000);
-    }
-}
-
 int
 harness_spawn_daemon(struct harness *h)
 {
     const char *testd = getenv("KGDP_TESTD");
     char *env_inv = NULL;
-    char *vg[] = {"valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
-                  "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
-                  "--trace-children=no"};
-    char *args[] = {(char *)testd, "serve", "--sysfs-root", h->sysfs_root, "--dev-root",
+    char *argv[] = {(char *)testd, "serve", "--sysfs-root", h->sysfs_root, "--dev-root",
                     h->dev_root, "--kubelet-dir", h->kubelet_dir, "--cdi-dir", h->cdi_dir,
                     "--log-level", "debug", NULL};
-    char *argv[sizeof(vg) / sizeof(vg[0]) + sizeof(args) / sizeof(args[0])];
-    size_t n = 0;
     int r;
 
     if (!testd || access(testd, X_OK) < 0) {
         fprintf(stderr, "KGDP_TESTD is not set to an executable (run through make)\n");
         return -ENOENT;
     }
-    if (harness_factor() > 1)
-        for (size_t i = 0; i < sizeof(vg) / sizeof(vg[0]); i++)
-            argv[n++] = vg[i];
-    for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
-        argv[n++] = args[i];
     if (asprintf(&env_inv, "KGDP_FAKE_INVENTORY=%s", h->inventory) < 0)
         return -ENOMEM;
-    r = harness_spawn(argv, h->log, (char *[]){env_inv, NULL}, &h->pid);
+    r = tproc_spawn_daemon(argv, h->log, (char *[]){env_inv, NULL}, &h->pid);
     free(env_inv);
-    return r;
-}
-
-int
-harness_stop_daemon(struct harness *h, int sig, int timeout_ms, int *ret_status)
-{
-    int r;
-
-    if (h->pid <= 0)
-        return -ESRCH;
-    if (sig && kill(h->pid, sig) < 0)
-        return -errno;
-    r = harness_wait_pid(h->pid, timeout_ms, ret_status);
-    if (r == 0)
-        h->pid = 0;
     return r;
 }
 
@@ -326,6 +196,68 @@ harness_socket_exists(const struct harness *h, const char *name)
         return false;
     r = stat(path, &st) == 0;
     free(path);
+    return r;
+}
+
+#define PEER_TIMEOUT_S 60
+#define PEER_READY_MS 15000
+
+static char *
+peer_log(const struct harness *h)
+{
+    char *p;
+
+    return asprintf(&p, "%s/go-peer.log", h->root) < 0 ? NULL : p;
+}
+
+int
+harness_go_peer_start(struct harness *h, size_t n_res, pid_t *ret_pid)
+{
+    const char *peer = getenv("KGDP_GO_PEER");
+    _cleanup_free_ char *log = peer_log(h);
+    char n[16], timeout[32];
+    long end = tproc_now_ms() + PEER_READY_MS * tproc_factor();
+    pid_t pid;
+    int r;
+
+    if (!peer) {
+        fprintf(stderr, "KGDP_GO_PEER is not set (run through make)\n");
+        return -ENOENT;
+    }
+    if (!log)
+        return -ENOMEM;
+    snprintf(n, sizeof(n), "%zu", n_res);
+    snprintf(timeout, sizeof(timeout), "%ds", PEER_TIMEOUT_S * tproc_factor());
+    r = tproc_spawn((char *[]){(char *)peer, "--kubelet-dir", h->kubelet_dir, "--resources", n,
+                               "--timeout", timeout, NULL},
+                    log, NULL, &pid);
+    if (r < 0)
+        return r;
+    while (!harness_socket_exists(h, "kubelet.sock")) {
+        if (tproc_now_ms() >= end) {
+            tproc_end(&pid, 0);
+            harness_dump("kubelet-go output", log);
+            return -ETIMEDOUT;
+        }
+        usleep(10000);
+    }
+    *ret_pid = pid;
+    return 0;
+}
+
+int
+harness_go_peer_finish(const struct harness *h, pid_t pid)
+{
+    _cleanup_free_ char *log = peer_log(h);
+    int status = -1;
+    int r = tproc_wait(pid, (PEER_TIMEOUT_S * tproc_factor() + 10) * 1000, &status);
+
+    if (r < 0)
+        tproc_end(&pid, 0);
+    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        r = -EIO;
+    if (r < 0 && log)
+        harness_dump("kubelet-go output", log);
     return r;
 }
 

@@ -5,12 +5,13 @@
 #include <sys/types.h>
 
 #include "test/kubelet-sim/ksim.h"
+#include "test/support/proc.h"
 
 /* Integration-test harness: a temp tree (kubelet dir, dev root, sysfs
  * root, CDI dir, fake inventory file), the daemon $KGDP_TESTD as a child
  * process with stderr captured to a file, and the C kubelet simulator.
  * KGDP_VALGRIND=1 runs the daemon under valgrind and stretches every time
- * limit by harness_factor(). */
+ * limit by tproc_factor(). */
 
 struct h_dev {
     const char *id;
@@ -44,11 +45,6 @@ struct harness {
     unsigned failures_at_start;
 };
 
-/* Time limits are multiplied by this (1, or 10 under KGDP_VALGRIND=1). */
-int harness_factor(void);
-/* CLOCK_MONOTONIC in milliseconds. */
-long harness_now_ms(void);
-
 /* Create the temp tree. Returns 0 or -errno; harness_fini frees it. */
 int harness_init(struct harness *h);
 /* Remove what the daemon left, stop the sim, print the daemon log when the
@@ -65,20 +61,16 @@ int harness_start_sim(struct harness *h);
 /* Spawn $KGDP_TESTD serve with the temp roots. 0 or -errno. */
 int harness_spawn_daemon(struct harness *h);
 
-/* Send sig (0: none) and wait up to timeout_ms for the daemon to exit.
- * Returns 0 with the wait status in *ret_status, or -ETIMEDOUT (the daemon
- * is then still running). */
-int harness_stop_daemon(struct harness *h, int sig, int timeout_ms, int *ret_status);
-
-/* Spawn argv (argv[0] is a path) with stdout+stderr to out_path; returns
- * 0 and *ret_pid or -errno. */
-int harness_spawn(char *const *argv, const char *out_path, char *const *extra_env, pid_t *ret_pid);
-
-/* Wait for pid to exit within timeout_ms: 0 and *ret_status, or -ETIMEDOUT. */
-int harness_wait_pid(pid_t pid, int timeout_ms, int *ret_status);
-
 /* Whether <kubelet dir>/<name> exists. */
 bool harness_socket_exists(const struct harness *h, const char *name);
+
+/* Start $KGDP_GO_PEER (the grpc-go kubelet) on the kubelet dir, expecting
+ * n_res resources, and wait for its socket. 0 and *ret_pid, or -errno. */
+int harness_go_peer_start(struct harness *h, size_t n_res, pid_t *ret_pid);
+
+/* Wait for the peer to finish its checks (killed when it overruns): 0 when
+ * it exited 0, else -ETIMEDOUT or -EIO with its output printed. */
+int harness_go_peer_finish(const struct harness *h, pid_t pid);
 
 /* Print the file at path to stderr (diagnostics). */
 void harness_dump(const char *title, const char *path);

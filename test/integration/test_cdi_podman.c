@@ -33,10 +33,10 @@ podman_e2e(const char *fixture)
     CU_ASSERT_FATAL(asprintf(&script, "%s/test/cdi-check/podman-e2e.sh", src ? src : ".") > 0 &&
                     asprintf(&env_fx, "KGDP_PODMAN_FIXTURE=%s", fixture) > 0);
     CU_ASSERT_EQUAL_FATAL(
-        harness_spawn((char *[]){"sh", script, NULL}, tmpl, (char *[]){env_fx, NULL}, &pid), 0);
-    if (harness_wait_pid(pid, PODMAN_LIMIT_MS, &status) < 0) {
+        tproc_spawn((char *[]){"sh", script, NULL}, tmpl, (char *[]){env_fx, NULL}, &pid), 0);
+    if (tproc_wait(pid, PODMAN_LIMIT_MS, &status) < 0) {
         kill(pid, SIGTERM);
-        harness_wait_pid(pid, 10000, &status);
+        tproc_wait(pid, 10000, &status);
         CU_FAIL("podman-e2e.sh timed out");
     }
     harness_dump(WIFEXITED(status) && WEXITSTATUS(status) == PODMAN_SKIP

@@ -60,29 +60,13 @@ cs_start(struct harness *h, const char *log, const char *extra)
 {
     const char *bin = getenv("KGDP_BIN");
     _cleanup_free_ char *sys = NULL, *dev = NULL;
-    char *vg[] = {"valgrind",
-                  "-q",
-                  "--error-exitcode=99",
-                  "--leak-check=full",
-                  "--errors-for-leak-kinds=definite",
-                  "--show-leak-kinds=definite"};
-    char *argv[32];
-    size_t n = 0;
 
     CU_ASSERT_FATAL(bin && access(bin, X_OK) == 0);
     CU_ASSERT_EQUAL_FATAL(cs_roots(&sys, &dev), 0);
-    if (harness_factor() > 1)
-        for (size_t i = 0; i < sizeof(vg) / sizeof(vg[0]); i++)
-            argv[n++] = vg[i];
-    char *args[] = {(char *)bin,  "serve",    "--sysfs-root",  sys,
-                    "--dev-root", dev,        "--kubelet-dir", h->kubelet_dir,
-                    "--cdi-dir",  h->cdi_dir, "--log-level",   "debug"};
-    for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
-        argv[n++] = args[i];
-    if (extra)
-        argv[n++] = (char *)extra;
-    argv[n] = NULL;
-    CU_ASSERT_EQUAL_FATAL(harness_spawn(argv, log, NULL, &h->pid), 0);
+    char *argv[] = {(char *)bin,   "serve",         "--sysfs-root", sys,         "--dev-root",
+                    dev,           "--kubelet-dir", h->kubelet_dir, "--cdi-dir", h->cdi_dir,
+                    "--log-level", "debug",         (char *)extra,  NULL};
+    CU_ASSERT_EQUAL_FATAL(tproc_spawn_daemon(argv, log, NULL, &h->pid), 0);
 }
 
 /* Wait until both resources have registered at least count times. */
@@ -91,7 +75,7 @@ cs_wait_registered(struct harness *h, unsigned count)
 {
     for (size_t i = 0; i < 2; i++) {
         int r =
-            ksim_wait_registrations(h->sim, cs_resources[i], count, CS_WAIT_MS * harness_factor());
+            ksim_wait_registrations(h->sim, cs_resources[i], count, CS_WAIT_MS * tproc_factor());
 
         if (r < 0)
             fprintf(stderr, "\n%s: registration %u not seen: %s\n", cs_resources[i], count,
@@ -105,7 +89,7 @@ cs_stop(struct harness *h)
 {
     int status = -1;
 
-    CU_ASSERT_EQUAL_FATAL(harness_stop_daemon(h, SIGTERM, 5000 * harness_factor(), &status), 0);
+    CU_ASSERT_EQUAL_FATAL(tproc_stop(&h->pid, SIGTERM, 5000 * tproc_factor(), &status), 0);
     CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
@@ -173,9 +157,9 @@ static void
 cs_wait_file(const char *dir, const char *name)
 {
     _cleanup_free_ char *p = cs_path(dir, name);
-    long end = harness_now_ms() + CS_WAIT_MS * harness_factor();
+    long end = tproc_now_ms() + CS_WAIT_MS * tproc_factor();
 
-    while (access(p, F_OK) != 0 && harness_now_ms() < end)
+    while (access(p, F_OK) != 0 && tproc_now_ms() < end)
         usleep(10000);
     if (access(p, F_OK) != 0)
         fprintf(stderr, "\n%s did not appear\n", p);
@@ -342,7 +326,7 @@ cs_run(char *const *argv, const char *out, const char *errf)
     posix_spawn_file_actions_addopen(&fa, 2, errf, O_WRONLY | O_CREAT | O_APPEND, 0644);
     r = posix_spawn(&pid, argv[0], &fa, NULL, argv, NULL);
     posix_spawn_file_actions_destroy(&fa);
-    if (r != 0 || harness_wait_pid(pid, 60000 * harness_factor(), &status) < 0)
+    if (r != 0 || tproc_wait(pid, 60000 * tproc_factor(), &status) < 0)
         return -1;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         harness_dump("cdi command stderr", errf);

@@ -19,13 +19,13 @@
 #define NEW_GPU "0000:dd:00.1"   /* cloned from dd:00.0 */
 #define NEW_GROUP 900 /* the fixture uses up to 105 */
 #define NEW_CDEV 12
-#define CHANGE_MS 5000           /* SIGHUP -> list; times live_host_factor() */
+#define CHANGE_MS 5000           /* SIGHUP -> list; times tproc_factor() */
 #define INTERVAL_MARGIN_MS 1500  /* one 1 s rescan interval plus this */
 
 static int
 limit(int ms)
 {
-    return ms * live_host_factor();
+    return ms * tproc_factor();
 }
 
 static void
@@ -111,7 +111,7 @@ read_pgpu_spec(const struct hl *t)
 static bool
 spec_has(const struct hl *t, const char *needle, int timeout_ms)
 {
-    long end = live_host_now_ms() + timeout_ms;
+    long end = tproc_now_ms() + timeout_ms;
 
     do {
         char *text = read_pgpu_spec(t);
@@ -121,7 +121,7 @@ spec_has(const struct hl *t, const char *needle, int timeout_ms)
         if (found)
             return true;
         usleep(20000);
-    } while (live_host_now_ms() < end);
+    } while (tproc_now_ms() < end);
     if (timeout_ms > 0)
         fprintf(stderr, "pgpu CDI spec lacks %s\n", needle);
     return false;

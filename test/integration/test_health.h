@@ -10,7 +10,7 @@
 
 #define HL_PGPU "nvidia.com/pgpu"
 #define HL_NVSWITCH "nvidia.com/nvswitch"
-#define HL_READY_MS 15000 /* times live_host_factor() */
+#define HL_READY_MS 15000 /* times tproc_factor() */
 
 struct hl {
     struct live_host lh;

@@ -31,7 +31,7 @@ int
 hl_start(struct hl *t, const char *fixture, const char *const *extra_args)
 {
     static const char *const resources[] = {HL_PGPU, HL_NVSWITCH};
-    int ready_ms = HL_READY_MS * live_host_factor();
+    int ready_ms = HL_READY_MS * tproc_factor();
     int r;
 
     memset(t, 0, sizeof(*t));
@@ -63,7 +63,7 @@ hl_finish(struct hl *t)
     int status = 0, r;
 
     if (t->lh.pid > 0) {
-        r = live_host_stop(&t->lh, SIGTERM, 10000 * live_host_factor(), &status);
+        r = tproc_stop(&t->lh.pid, SIGTERM, 10000 * tproc_factor(), &status);
         CU_ASSERT_EQUAL(r, 0);
         if (r == 0) {
             CU_ASSERT_TRUE(WIFEXITED(status));
@@ -117,7 +117,7 @@ health_name(int h)
 long
 hl_wait_health(struct hl *t, const char *resource, const char *id, int want, int timeout_ms)
 {
-    long start = live_host_now_ms(), end = start + timeout_ms;
+    long start = tproc_now_ms(), end = start + timeout_ms;
     int h;
 
     for (;;) {
@@ -125,8 +125,8 @@ hl_wait_health(struct hl *t, const char *resource, const char *id, int want, int
 
         h = hl_health(t, resource, id, &count);
         if (h == want)
-            return live_host_now_ms() - start;
-        if (live_host_now_ms() >= end)
+            return tproc_now_ms() - start;
+        if (tproc_now_ms() >= end)
             break;
         /* Wake on the next list (or poll again after a short while). */
         ksim_wait_lists(t->sim, resource, count + 1, 20);

@@ -44,7 +44,7 @@ flip(struct hl *t, int rounds, unsigned seed)
 static void
 settle(struct hl *t, bool gpu_bound, bool nvswitch_bound)
 {
-    int f = live_host_factor();
+    int f = tproc_factor();
     size_t before = 0, after = 0;
 
     CU_ASSERT_EQUAL(live_host_set_bound(&t->lh, GPU, gpu_bound), 0);
@@ -64,18 +64,18 @@ settle(struct hl *t, bool gpu_bound, bool nvswitch_bound)
 static void
 test_flips(void)
 {
-    int rounds = live_host_factor() > 1 ? FLIPS_VALGRIND : FLIPS;
+    int rounds = tproc_factor() > 1 ? FLIPS_VALGRIND : FLIPS;
     size_t lists = 0;
     struct hl t;
     long start;
 
     if (hl_start(&t, FIXTURE, NULL) < 0)
         return;
-    start = live_host_now_ms();
+    start = tproc_now_ms();
     CU_ASSERT_EQUAL(flip(&t, rounds, 42), 0);
     settle(&t, false, false);
     hl_health(&t, HL_PGPU, GPU, &lists);
-    fprintf(stderr, "[%d flips in %ld ms, %zu pgpu lists] ", rounds, live_host_now_ms() - start,
+    fprintf(stderr, "[%d flips in %ld ms, %zu pgpu lists] ", rounds, tproc_now_ms() - start,
             lists);
     /* Once more, ending where the fixture started: all healthy. */
     CU_ASSERT_EQUAL(flip(&t, rounds / 4, 7), 0);
@@ -112,11 +112,11 @@ last_matches(struct harness *h, const struct h_res *want, bool loud, size_t *ret
 static int
 last_list_matches(struct harness *h, const struct h_res *want, int timeout_ms)
 {
-    long end = harness_now_ms() + timeout_ms;
+    long end = tproc_now_ms() + timeout_ms;
     size_t count = 0;
 
     while (!last_matches(h, want, false, &count)) {
-        if (harness_now_ms() >= end)
+        if (tproc_now_ms() >= end)
             return last_matches(h, want, true, NULL) ? 0 : -1;
         ksim_wait_lists(h->sim, want->name, count + 1, 20);
     }
@@ -129,7 +129,7 @@ last_list_matches(struct harness *h, const struct h_res *want, int timeout_ms)
 static void
 test_fast_publishes(void)
 {
-    int rounds = live_host_factor() > 1 ? FLIPS_VALGRIND : FLIPS;
+    int rounds = tproc_factor() > 1 ? FLIPS_VALGRIND : FLIPS;
     struct h_dev devs[3];
     struct h_res res[2] = {fixture_inv.res[0], fixture_inv.res[1]};
     struct h_inv inv = {2, res};
@@ -148,8 +148,8 @@ test_fast_publishes(void)
         if (rand_r(&seed) % 4 == 0)
             usleep((useconds_t)(rand_r(&seed) % 300));
     }
-    CU_ASSERT_EQUAL(last_list_matches(&h, &res[FIX_PGPU], FINAL_MS * harness_factor()), 0);
-    usleep((useconds_t)SETTLE_MS * 1000 * (useconds_t)harness_factor());
+    CU_ASSERT_EQUAL(last_list_matches(&h, &res[FIX_PGPU], FINAL_MS * tproc_factor()), 0);
+    usleep((useconds_t)SETTLE_MS * 1000 * (useconds_t)tproc_factor());
     CU_ASSERT_EQUAL(last_list_matches(&h, &res[FIX_PGPU], 0), 0);
     fixture_stop(&h);
     harness_fini(&h);

@@ -14,13 +14,13 @@
 #define FIXTURE "hgx-h100-iommufd"
 #define GPU "0000:18:00.0"       /* vfio2, group 22 */
 #define OTHER_GPU "0000:0a:00.0" /* vfio0 */
-#define CHANGE_MS 5000           /* SIGHUP -> list; times live_host_factor() */
+#define CHANGE_MS 5000           /* SIGHUP -> list; times tproc_factor() */
 #define REASON "no longer present on the PCI bus"
 
 static int
 limit(int ms)
 {
-    return ms * live_host_factor();
+    return ms * tproc_factor();
 }
 
 /* Does our pgpu CDI spec mention needle? */

@@ -16,7 +16,7 @@
 static void
 test_kubelet_restart(void)
 {
-    int limit_ms = REREGISTER_LIMIT_MS * harness_factor();
+    int limit_ms = REREGISTER_LIMIT_MS * tproc_factor();
     struct harness h;
 
     CU_ASSERT_EQUAL_FATAL(fixture_start(&h, &fixture_inv), 0);
@@ -25,20 +25,20 @@ test_kubelet_restart(void)
 
         CU_ASSERT_EQUAL_FATAL(ksim_restart(h.sim), 0);
         /* kubelet.sock is back now: the clock for the plugin starts. */
-        start = harness_now_ms();
+        start = tproc_now_ms();
         for (size_t j = 0; j < fixture_inv.n_res; j++) {
             const struct h_res *res = &fixture_inv.res[j];
             V1beta1__ListAndWatchResponse *list = NULL;
             long took;
 
             CU_ASSERT_EQUAL(ksim_wait_registered(h.sim, res->name, limit_ms), 0);
-            took = harness_now_ms() - start;
+            took = tproc_now_ms() - start;
             if (took > limit_ms) {
                 fprintf(stderr, "restart %d: %s registered after %ld ms\n", i, res->name, took);
                 CU_FAIL("not re-registered within 2 s");
             }
             CU_ASSERT_TRUE(ksim_registrations(h.sim, res->name) >= (unsigned)i + 2);
-            CU_ASSERT_EQUAL(ksim_wait_lists(h.sim, res->name, 1, FIX_READY_MS * harness_factor()),
+            CU_ASSERT_EQUAL(ksim_wait_lists(h.sim, res->name, 1, FIX_READY_MS * tproc_factor()),
                             0);
             CU_ASSERT_EQUAL(ksim_last_list(h.sim, res->name, &list, NULL), 0);
             if (list) {
@@ -55,7 +55,7 @@ test_kubelet_restart(void)
 static int
 wait_for_list(struct harness *h, const struct h_res *want, int timeout_ms)
 {
-    long end = harness_now_ms() + timeout_ms;
+    long end = tproc_now_ms() + timeout_ms;
     V1beta1__ListAndWatchResponse *list = NULL;
     size_t count = 0;
 
@@ -70,8 +70,8 @@ wait_for_list(struct harness *h, const struct h_res *want, int timeout_ms)
         protobuf_c_message_free_unpacked(&list->base, NULL);
         if (match == 0)
             return 0;
-        if (harness_now_ms() >= end ||
-            ksim_wait_lists(h->sim, want->name, count + 1, (int)(end - harness_now_ms())) < 0)
+        if (tproc_now_ms() >= end ||
+            ksim_wait_lists(h->sim, want->name, count + 1, (int)(end - tproc_now_ms())) < 0)
             return -1;
     }
 }
@@ -94,7 +94,7 @@ test_sighup_rescan(void)
     res[FIX_PGPU].n_devs = sizeof(rescanned_gpus) / sizeof(rescanned_gpus[0]);
     CU_ASSERT_EQUAL_FATAL(harness_write_inventory(&h, &inv), 0);
     CU_ASSERT_EQUAL(kill(h.pid, SIGHUP), 0);
-    CU_ASSERT_EQUAL(wait_for_list(&h, &res[FIX_PGPU], 5000 * harness_factor()), 0);
+    CU_ASSERT_EQUAL(wait_for_list(&h, &res[FIX_PGPU], 5000 * tproc_factor()), 0);
     /* The rescan keeps the registration. */
     CU_ASSERT_EQUAL(ksim_registrations(h.sim, res[FIX_PGPU].name), 1);
     fixture_stop(&h);
@@ -104,15 +104,15 @@ test_sighup_rescan(void)
 static void
 test_sigterm(void)
 {
-    int limit_ms = SHUTDOWN_LIMIT_MS * harness_factor(), status = -1, r;
+    int limit_ms = SHUTDOWN_LIMIT_MS * tproc_factor(), status = -1, r;
     struct harness h;
     long start, took;
 
     CU_ASSERT_EQUAL_FATAL(fixture_start(&h, &fixture_inv), 0);
     CU_ASSERT_EQUAL(ksim_stream_ended(h.sim, fixture_inv.res[0].name, NULL), 0);
-    start = harness_now_ms();
-    r = harness_stop_daemon(&h, SIGTERM, limit_ms, &status);
-    took = harness_now_ms() - start;
+    start = tproc_now_ms();
+    r = tproc_stop(&h.pid, SIGTERM, limit_ms, &status);
+    took = tproc_now_ms() - start;
     CU_ASSERT_EQUAL(r, 0);
     if (r == 0) {
         CU_ASSERT_TRUE(WIFEXITED(status));

@@ -19,7 +19,6 @@
 #define NVSW "nvidia.com/nvswitch"
 #define H100 "hgx-h100-iommufd"
 #define MAX_ARGS 32
-#define PEER_TIMEOUT_S 60
 
 static const char *const h100_gpus[] = {"0000:0a:00.0", "0000:11:00.0", "0000:18:00.0",
                                         "0000:69:00.0", "0000:9d:00.0", "0000:ad:00.0",
@@ -45,24 +44,18 @@ static int
 spawn_bin(char *const *args, const char *log, pid_t *ret_pid)
 {
     const char *bin = getenv("KGDP_BIN");
-    char *vg[] = {"valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
-                  "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
-                  "--trace-children=no"};
-    char *argv[MAX_ARGS + sizeof(vg) / sizeof(vg[0]) + 2];
+    char *argv[MAX_ARGS + 2];
     size_t n = 0;
 
     if (!bin || access(bin, X_OK) < 0) {
         fprintf(stderr, "KGDP_BIN is not set to an executable (run through make)\n");
         return -ENOENT;
     }
-    if (harness_factor() > 1)
-        for (size_t i = 0; i < sizeof(vg) / sizeof(vg[0]); i++)
-            argv[n++] = vg[i];
     argv[n++] = (char *)bin;
     for (size_t i = 0; args[i] && i < MAX_ARGS; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    return harness_spawn(argv, log, NULL, ret_pid);
+    return tproc_spawn_daemon(argv, log, NULL, ret_pid);
 }
 
 /* serve on fixture name with the harness's kubelet and CDI dirs, plus
@@ -91,7 +84,7 @@ static int
 start_real(struct harness *h, const char *name, char *const *extra, const char *const *want,
            size_t n_want)
 {
-    int ready_ms = FIX_READY_MS * harness_factor(), r;
+    int ready_ms = FIX_READY_MS * tproc_factor(), r;
 
     if ((r = harness_init(h)) < 0 || (r = harness_start_sim(h)) < 0 ||
         (r = spawn_real(h, name, extra)) < 0) {
@@ -285,49 +278,17 @@ test_ppcie(void)
     harness_fini(&h);
 }
 
-static int
-wait_socket(struct harness *h, const char *name, int timeout_ms)
-{
-    long end = harness_now_ms() + timeout_ms;
-
-    while (!harness_socket_exists(h, name))
-        if (harness_now_ms() >= end)
-            return -ETIMEDOUT;
-        else
-            usleep(10000);
-    return 0;
-}
-
 static void
 test_go_peer(void)
 {
-    const char *peer = getenv("KGDP_GO_PEER");
-    int timeout_s = PEER_TIMEOUT_S * harness_factor(), status = -1, r;
-    char *log = NULL, timeout[32];
     struct harness h;
     pid_t pid;
 
-    CU_ASSERT_PTR_NOT_NULL_FATAL(peer);
     CU_ASSERT_EQUAL_FATAL(harness_init(&h), 0);
-    CU_ASSERT_FATAL(asprintf(&log, "%s/go-peer.log", h.root) > 0);
-    snprintf(timeout, sizeof(timeout), "%ds", timeout_s);
-    r = harness_spawn((char *[]){(char *)peer, "--kubelet-dir", h.kubelet_dir, "--resources", "2",
-                                 "--timeout", timeout, NULL},
-                      log, NULL, &pid);
-    CU_ASSERT_EQUAL_FATAL(r, 0);
-    CU_ASSERT_EQUAL(wait_socket(&h, "kubelet.sock", FIX_READY_MS * harness_factor()), 0);
+    CU_ASSERT_EQUAL_FATAL(harness_go_peer_start(&h, 2, &pid), 0);
     CU_ASSERT_EQUAL(spawn_real(&h, H100, NULL), 0);
-    r = harness_wait_pid(pid, (timeout_s + 10) * 1000, &status);
-    if (r < 0) {
-        kill(pid, SIGKILL);
-        harness_wait_pid(pid, 5000, &status);
-    }
-    CU_ASSERT_EQUAL(r, 0);
-    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        harness_dump("kubelet-go output", log);
+    CU_ASSERT_EQUAL(harness_go_peer_finish(&h, pid), 0);
     fixture_stop(&h);
-    free(log);
     harness_fini(&h);
 }
 
@@ -361,7 +322,7 @@ expect_config_error(struct harness *h, const char *text, const char *want)
                                                h->kubelet_dir, "--cdi-dir", h->cdi_dir, NULL},
                                     out, &pid),
                           0);
-    CU_ASSERT_EQUAL_FATAL(harness_wait_pid(pid, 10000 * harness_factor(), &status), 0);
+    CU_ASSERT_EQUAL_FATAL(tproc_wait(pid, 10000 * tproc_factor(), &status), 0);
     CU_ASSERT_TRUE(WIFEXITED(status));
     CU_ASSERT_NOT_EQUAL(WEXITSTATUS(status), 0);
     CU_ASSERT_NOT_EQUAL(WEXITSTATUS(status), 99); /* valgrind found nothing */

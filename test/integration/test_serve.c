@@ -246,14 +246,14 @@ test_allocate_errors(void)
 static void
 expect_unimplemented(struct harness *h, const char *method)
 {
-    int limit_ms = 1000 * harness_factor();
+    int limit_ms = 1000 * tproc_factor();
     grpc_status_code status = GRPC_STATUS_OK;
     char *msg = NULL;
-    long start = harness_now_ms(), took;
+    long start = tproc_now_ms(), took;
 
     CU_ASSERT_EQUAL(ksim_call(h->sim, PGPU->name, method, NULL, NULL, 5 * limit_ms, NULL,
                               &status, &msg), 0);
-    took = harness_now_ms() - start;
+    took = tproc_now_ms() - start;
     CU_ASSERT_EQUAL(status, GRPC_STATUS_UNIMPLEMENTED);
     if (took > limit_ms) {
         fprintf(stderr, "%s answered after %ld ms (limit %d)\n", method, took, limit_ms);

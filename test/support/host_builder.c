@@ -1,6 +1,5 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include <unistd.h>
 
 #include "test/support/host_builder.h"
+#include "test/support/proc.h"
 
 static int
 fn_cmp(const void *a, const void *b)
@@ -258,21 +258,10 @@ hb_sysfs_bind(const char *root, const char *bdf, const char *driver)
     return symlink(target, link) < 0 ? -errno : 0;
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 void
 hb_sysfs_free(char *root)
 {
-    if (!root)
-        return;
-    nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tproc_rm_tree(root);
     free(root);
 }
 

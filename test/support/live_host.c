@@ -1,74 +1,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <libgen.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "test/support/live_host.h"
 #include "topology/cleanup.h"
-
-extern char **environ;
-
-int
-live_host_factor(void)
-{
-    const char *v = getenv("KGDP_VALGRIND");
-
-    return v && strcmp(v, "1") == 0 ? 10 : 1;
-}
-
-long
-live_host_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/* Wait for pid within timeout_ms: 0 and *ret_status, or -ETIMEDOUT. */
-static int
-wait_pid(pid_t pid, int timeout_ms, int *ret_status)
-{
-    long end = live_host_now_ms() + timeout_ms;
-
-    for (;;) {
-        pid_t r = waitpid(pid, ret_status, WNOHANG);
-
-        if (r == pid)
-            return 0;
-        if (r < 0)
-            return -errno;
-        if (live_host_now_ms() >= end)
-            return -ETIMEDOUT;
-        usleep(2000);
-    }
-}
-
-/* posix_spawn, never fork: callers run gRPC threads. */
-static int
-spawn(char *const *argv, const char *out, pid_t *ret_pid)
-{
-    posix_spawn_file_actions_t fa;
-    int r;
-
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    r = posix_spawnp(ret_pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    return -r;
-}
 
 static int
 copy_tree(const char *from, const char *to, const char *log)
@@ -77,7 +19,8 @@ copy_tree(const char *from, const char *to, const char *log)
     int status, r;
     pid_t pid;
 
-    if ((r = spawn(argv, log, &pid)) < 0 || (r = wait_pid(pid, 60000, &status)) < 0)
+    if ((r = tproc_spawn(argv, log, NULL, &pid)) < 0 ||
+        (r = tproc_wait(pid, 60000, &status)) < 0)
         return r;
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
@@ -123,27 +66,11 @@ live_host_init(struct live_host *lh, const char *name)
     return r;
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 void
 live_host_fini(struct live_host *lh)
 {
-    int status;
-
-    if (lh->pid > 0 && live_host_stop(lh, SIGTERM, 5000 * live_host_factor(), &status) < 0) {
-        kill(lh->pid, SIGKILL);
-        wait_pid(lh->pid, 5000, &status);
-    }
-    if (lh->root)
-        nftw(lh->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tproc_end(&lh->pid, 5000 * tproc_factor());
+    tproc_rm_tree(lh->root);
     free(lh->root);
     free(lh->sysfs);
     free(lh->dev);
@@ -156,9 +83,6 @@ live_host_fini(struct live_host *lh)
 int
 live_host_spawn(struct live_host *lh, const char *const *extra_args)
 {
-    static const char *const vg[] = {"valgrind", "-q", "--error-exitcode=99",
-                                     "--leak-check=full", "--errors-for-leak-kinds=definite",
-                                     "--show-leak-kinds=definite"};
     const char *bin = getenv("KGDP_BIN");
     const char *args[] = {bin, "serve", "--sysfs-root", lh->sysfs, "--dev-root", lh->dev,
                           "--kubelet-dir", lh->kubelet, "--cdi-dir", lh->cdi, "--gpu-alias",
@@ -170,9 +94,6 @@ live_host_spawn(struct live_host *lh, const char *const *extra_args)
         fprintf(stderr, "live_host: KGDP_BIN is not set to an executable (run through make)\n");
         return -ENOENT;
     }
-    if (live_host_factor() > 1)
-        for (size_t i = 0; i < sizeof(vg) / sizeof(vg[0]); i++)
-            argv[n++] = vg[i];
     for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
         argv[n++] = args[i];
     for (size_t i = 0; extra_args && extra_args[i]; i++) {
@@ -181,22 +102,7 @@ live_host_spawn(struct live_host *lh, const char *const *extra_args)
         argv[n++] = extra_args[i];
     }
     argv[n] = NULL;
-    return spawn((char *const *)argv, lh->log, &lh->pid);
-}
-
-int
-live_host_stop(struct live_host *lh, int sig, int timeout_ms, int *ret_status)
-{
-    int r;
-
-    if (lh->pid <= 0)
-        return -ESRCH;
-    if (sig && kill(lh->pid, sig) < 0)
-        return -errno;
-    r = wait_pid(lh->pid, timeout_ms, ret_status);
-    if (r == 0)
-        lh->pid = 0;
-    return r;
+    return tproc_spawn_daemon((char *const *)argv, lh->log, NULL, &lh->pid);
 }
 
 /* Move from -> to unless `to` already exists (idempotent toggles). */

@@ -3,6 +3,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "test/support/proc.h"
+
 /* A private, writable copy of a generated fixture host ($KGDP_FIXTURES/
  * <name>) and the real daemon ($KGDP_BIN serve) running on it, for tests
  * and benchmarks that change the host under a live daemon: unbind a GPU,
@@ -32,10 +34,6 @@ void live_host_fini(struct live_host *lh);
  * leaks). 0 or -errno. */
 int live_host_spawn(struct live_host *lh, const char *const *extra_args);
 
-/* Send sig (0: none) and wait up to timeout_ms for the daemon to exit: 0
- * with the wait status, -ETIMEDOUT (still running) or -ESRCH (none). */
-int live_host_stop(struct live_host *lh, int sig, int timeout_ms, int *ret_status);
-
 /* Bind (restore the driver link) or unbind (move it aside) function bdf,
  * as seen in sys/bus/pci/devices/<bdf>/driver. Idempotent. 0 or -errno. */
 int live_host_set_bound(const struct live_host *lh, const char *bdf, bool bound);
@@ -55,9 +53,3 @@ int live_host_set_present(const struct live_host *lh, const char *bdf, bool pres
  * /dev/vfio/devices/vfio<cdev>. 0 or -errno (-EEXIST when present). */
 int live_host_add_function(const struct live_host *lh, const char *src_bdf, const char *new_bdf,
                            int group, int cdev);
-
-/* Time limits are multiplied by this: 1, or 10 under KGDP_VALGRIND=1. */
-int live_host_factor(void);
-
-/* CLOCK_MONOTONIC in milliseconds. */
-long live_host_now_ms(void);

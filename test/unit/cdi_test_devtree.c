@@ -1,6 +1,5 @@
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,23 +98,4 @@ cdi_t_devtree_copy(const char *src, const char *dst, enum cdi_t_node_kind *ret_k
         return r;
     *ret_kind = kind;
     return 0;
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
-void
-cdi_t_rm_tree(const char *path)
-{
-    if (path)
-        nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }

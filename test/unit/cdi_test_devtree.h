@@ -17,6 +17,3 @@ int cdi_t_devtree_copy(const char *src, const char *dst, enum cdi_t_node_kind *r
 
 /* Words for a node kind, for test output. */
 const char *cdi_t_node_kind_str(enum cdi_t_node_kind kind);
-
-/* rm -r; NULL accepted. */
-void cdi_t_rm_tree(const char *path);

@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "cdi/cdi.h"
+#include "test/support/proc.h"
 #include "test/unit/cdi_test_devtree.h"
 #include "test/unit/cdi_test_util.h"
 #include "test/unit/suite.h"
@@ -294,7 +295,7 @@ fx_check_fixture(const char *name)
     fx_check_policy(name, host, sys, dev, cdi_a, true);
     fx_check_policy(name, host, sys, dev, cdi_m, false);
     topo_host_free(host);
-    cdi_t_rm_tree(tmp);
+    tproc_rm_tree(tmp);
     free(tmp);
 }
 
