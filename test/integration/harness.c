@@ -261,6 +261,15 @@ harness_go_peer_finish(const struct harness *h, pid_t pid)
     return r;
 }
 
+const char *
+harness_env_value(const V1beta1__ContainerAllocateResponse *c, const char *key)
+{
+    for (size_t i = 0; i < c->n_envs; i++)
+        if (strcmp(c->envs[i]->key, key) == 0)
+            return c->envs[i]->value;
+    return NULL;
+}
+
 static const struct h_dev *
 find_dev(const struct h_res *res, const char *id)
 {

@@ -72,6 +72,10 @@ int harness_go_peer_start(struct harness *h, size_t n_res, pid_t *ret_pid);
  * it exited 0, else -ETIMEDOUT or -EIO with its output printed. */
 int harness_go_peer_finish(const struct harness *h, pid_t pid);
 
+/* The value of env variable key in an Allocate container response, or
+ * NULL when absent. Borrowed from c. */
+const char *harness_env_value(const V1beta1__ContainerAllocateResponse *c, const char *key);
+
 /* Print the file at path to stderr (diagnostics). */
 void harness_dump(const char *title, const char *path);
 

@@ -127,15 +127,6 @@ check_list(struct ksim *sim, const char *res, const char *const *ids, size_t n, 
     protobuf_c_message_free_unpacked(&list->base, NULL);
 }
 
-static const char *
-env_value(const V1beta1__ContainerAllocateResponse *c, const char *key)
-{
-    for (size_t i = 0; i < c->n_envs; i++)
-        if (strcmp(c->envs[i]->key, key) == 0)
-            return c->envs[i]->value;
-    return NULL;
-}
-
 /* Allocate ids and check specs (vfioN in cdevs order, host paths under the
  * fixture dev root), CDI names and env. */
 static void
@@ -181,8 +172,8 @@ check_allocate(struct harness *h, const char *res, const char *const *ids, size_
         snprintf(want, sizeof(want), "%s=%s", res, ids[i]);
         CU_ASSERT_STRING_EQUAL(c->cdi_devices[i]->name, want);
     }
-    CU_ASSERT_PTR_NOT_NULL_FATAL(env_value(c, env_key));
-    CU_ASSERT_STRING_EQUAL(env_value(c, env_key), env_want);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(harness_env_value(c, env_key));
+    CU_ASSERT_STRING_EQUAL(harness_env_value(c, env_key), env_want);
     protobuf_c_message_free_unpacked(&resp->base, NULL);
     free(msg);
     free(dev);

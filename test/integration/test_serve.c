@@ -94,15 +94,6 @@ has_cdi(const V1beta1__ContainerAllocateResponse *c, const char *res, const char
     return found;
 }
 
-static const char *
-env_value(const V1beta1__ContainerAllocateResponse *c, const char *key)
-{
-    for (size_t i = 0; i < c->n_envs; i++)
-        if (strcmp(c->envs[i]->key, key) == 0)
-            return c->envs[i]->value;
-    return NULL;
-}
-
 /* Allocate returns one spec per distinct node, one CDI name per device and
  * the PCI_RESOURCE_* variable. */
 static void
@@ -128,9 +119,9 @@ test_allocate(void)
         CU_ASSERT_TRUE(has_cdi(c, PGPU->name, gpus[0]));
         CU_ASSERT_TRUE(has_cdi(c, PGPU->name, gpus[1]));
         CU_ASSERT_FATAL(asprintf(&want_env, "%s,%s", gpus[0], gpus[1]) > 0);
-        CU_ASSERT_PTR_NOT_NULL(env_value(c, "PCI_RESOURCE_NVIDIA_COM_PGPU"));
-        if (env_value(c, "PCI_RESOURCE_NVIDIA_COM_PGPU"))
-            CU_ASSERT_STRING_EQUAL(env_value(c, "PCI_RESOURCE_NVIDIA_COM_PGPU"), want_env);
+        CU_ASSERT_PTR_NOT_NULL(harness_env_value(c, "PCI_RESOURCE_NVIDIA_COM_PGPU"));
+        if (harness_env_value(c, "PCI_RESOURCE_NVIDIA_COM_PGPU"))
+            CU_ASSERT_STRING_EQUAL(harness_env_value(c, "PCI_RESOURCE_NVIDIA_COM_PGPU"), want_env);
         free(want_env);
     } else {
         CU_FAIL("Allocate: want one container response");
