@@ -1,11 +1,11 @@
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "plugin/discover.h"
 #include "topology/cleanup.h"
+#include "topology/strfmt.h"
 
 enum {
     COL_BDF = 0,
@@ -42,25 +42,6 @@ table_free(struct table *t)
 }
 
 static int
-cell_set(char **cell, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-cell_set(char **cell, const char *fmt, ...)
-{
-    va_list ap;
-    int r;
-
-    va_start(ap, fmt);
-    r = vasprintf(cell, fmt, ap);
-    va_end(ap);
-    if (r < 0) {
-        *cell = NULL;
-        return -ENOMEM;
-    }
-    return 0;
-}
-
-static int
 assignable_cell(const struct topo_host *host, size_t i, char **cell)
 {
     char reason[256] = "";
@@ -69,12 +50,12 @@ assignable_cell(const struct topo_host *host, size_t i, char **cell)
     if (host->functions[i].kind == TOPO_KIND_COMPANION) {
         gpu = discover_companion_of(host, i);
         if (gpu < 0)
-            return cell_set(cell, "-");
-        return cell_set(cell, "with %s", host->functions[gpu].bdf);
+            return topo_strfmt(cell, "-");
+        return topo_strfmt(cell, "with %s", host->functions[gpu].bdf);
     }
     if (topo_assignable(host, i, reason, sizeof(reason)))
-        return cell_set(cell, "yes");
-    return cell_set(cell, "no: %s", reason[0] ? reason : "not assignable");
+        return topo_strfmt(cell, "yes");
+    return topo_strfmt(cell, "no: %s", reason[0] ? reason : "not assignable");
 }
 
 static int
@@ -83,26 +64,26 @@ fill_row(const struct topo_host *host, size_t i, char **row)
     const struct topo_function *f = &host->functions[i];
     int r = 0;
 
-    r |= cell_set(&row[COL_BDF], "%s", f->bdf);
-    r |= cell_set(&row[COL_KIND], "%s", discover_kind_name(f->kind));
-    r |= cell_set(&row[COL_MODEL], "%s", f->model ? f->model : "-");
-    r |= cell_set(&row[COL_DRIVER], "%s", f->driver ? f->driver : "-");
+    r |= topo_strfmt(&row[COL_BDF], "%s", f->bdf);
+    r |= topo_strfmt(&row[COL_KIND], "%s", discover_kind_name(f->kind));
+    r |= topo_strfmt(&row[COL_MODEL], "%s", f->model ? f->model : "-");
+    r |= topo_strfmt(&row[COL_DRIVER], "%s", f->driver ? f->driver : "-");
     if (f->iommu_group >= 0)
-        r |= cell_set(&row[COL_GROUP], "%d", f->iommu_group);
+        r |= topo_strfmt(&row[COL_GROUP], "%d", f->iommu_group);
     else
-        r |= cell_set(&row[COL_GROUP], "-");
+        r |= topo_strfmt(&row[COL_GROUP], "-");
     if (f->vfio_cdev >= 0)
-        r |= cell_set(&row[COL_CDEV], "vfio%d", f->vfio_cdev);
+        r |= topo_strfmt(&row[COL_CDEV], "vfio%d", f->vfio_cdev);
     else
-        r |= cell_set(&row[COL_CDEV], "-");
+        r |= topo_strfmt(&row[COL_CDEV], "-");
     if (f->numa_node >= 0)
-        r |= cell_set(&row[COL_NUMA], "%d", f->numa_node);
+        r |= topo_strfmt(&row[COL_NUMA], "%d", f->numa_node);
     else
-        r |= cell_set(&row[COL_NUMA], "-");
+        r |= topo_strfmt(&row[COL_NUMA], "-");
     if (f->parent >= 0 && (size_t)f->parent < host->n_functions)
-        r |= cell_set(&row[COL_PARENT], "%s", host->functions[f->parent].bdf);
+        r |= topo_strfmt(&row[COL_PARENT], "%s", host->functions[f->parent].bdf);
     else
-        r |= cell_set(&row[COL_PARENT], "-");
+        r |= topo_strfmt(&row[COL_PARENT], "-");
     r |= assignable_cell(host, i, &row[COL_ASSIGNABLE]);
     return r ? -ENOMEM : 0;
 }
@@ -117,7 +98,7 @@ table_build(const struct topo_host *host, struct table *t)
     if (!t->cells)
         return -ENOMEM;
     for (size_t c = 0; c < N_COLS; c++)
-        if (cell_set(&t->cells[c], "%s", col_titles[c]) < 0)
+        if (topo_strfmt(&t->cells[c], "%s", col_titles[c]) < 0)
             return -ENOMEM;
     for (size_t i = 0; i < host->n_functions; i++) {
         if (!discover_is_nvidia(&host->functions[i]))

@@ -1,30 +1,14 @@
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "topology/alloc-priv.h"
 #include "topology/cleanup.h"
+#include "topology/strfmt.h"
 
 /* Health of listed devices: a device is Healthy only when a VM could get
  * it now: assignable (topo_assignable) and its device nodes exist. */
-
-static int __attribute__((format(printf, 2, 3)))
-reason_dup(char **ret, const char *fmt, ...)
-{
-    va_list ap;
-    int r;
-
-    va_start(ap, fmt);
-    r = vasprintf(ret, fmt, ap);
-    va_end(ap);
-    if (r < 0) {
-        *ret = NULL;
-        return -ENOMEM;
-    }
-    return 0;
-}
 
 int
 alloc_health_reason(const struct topo_host *host, size_t fn, char **ret_reason)
@@ -40,11 +24,11 @@ alloc_health_reason(const struct topo_host *host, size_t fn, char **ret_reason)
     }
     if (host->iommufd) {
         if (f->vfio_cdev < 0)
-            return reason_dup(ret_reason, "no vfio cdev (vfio-dev/vfioN) in IOMMU group %d; "
+            return topo_strfmt(ret_reason, "no vfio cdev (vfio-dev/vfioN) in IOMMU group %d; "
                                           "iommufd needs one",
                               f->iommu_group);
         if (!f->cdev_node)
-            return reason_dup(ret_reason, "device node /dev/vfio/devices/vfio%d is missing",
+            return topo_strfmt(ret_reason, "device node /dev/vfio/devices/vfio%d is missing",
                               f->vfio_cdev);
         return 0;
     }
@@ -54,7 +38,7 @@ alloc_health_reason(const struct topo_host *host, size_t fn, char **ret_reason)
     }
     g = topo_host_group(host, f->iommu_group);
     if (!g || !g->dev_node)
-        return reason_dup(ret_reason, "device node /dev/vfio/%d is missing", f->iommu_group);
+        return topo_strfmt(ret_reason, "device node /dev/vfio/%d is missing", f->iommu_group);
     return 0;
 }
 
