@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "test/support/host_builder.h"
+#include "topology/inventory.h"
 #include "test/support/proc.h"
 
 static int
@@ -237,6 +238,35 @@ mkdir_p(char *path)
         *p = '/';
     }
     return mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+int
+hb_build(const struct hb_hgx_opts *o, const struct inv_policy *policy, struct inventory **ret_inv,
+         char **ret_root)
+{
+    struct topo_host *h = hb_hgx_new(o);
+    struct topo_error err = TOPO_ERROR_INIT;
+    struct inv_policy p = *policy;
+    char *root = h ? hb_sysfs_new(h) : NULL;
+    char dev[600];
+    int r;
+
+    if (!root) {
+        topo_host_free(h);
+        return -ENOMEM;
+    }
+    snprintf(dev, sizeof(dev), "%s/dev", root);
+    p.sysfs_root = root;
+    p.dev_root = dev;
+    r = inventory_build(h, &p, ret_inv, &err);
+    topo_host_free(h);
+    if (r < 0) {
+        fprintf(stderr, "hb_build: %s\n", err.msg);
+        hb_sysfs_free(root);
+        return r;
+    }
+    *ret_root = root;
+    return 0;
 }
 
 int

@@ -47,6 +47,7 @@ int hb_sysfs_bind(const char *root, const char *bdf, const char *driver);
 /* Remove the temp tree and free root. NULL accepted. */
 void hb_sysfs_free(char *root);
 
+
 /* An HGX-like board: GPUs 0000:{03,04,07,08}:00.0 on NUMA 0 and
  * 0000:{83,84,87,88}:00.0 on NUMA 1, two per PCIe switch, two switches
  * per host bridge (pci0000:00 / pci0000:80); GPU i in IOMMU group 10+i
@@ -67,3 +68,12 @@ struct hb_hgx_opts {
 extern const char *const hb_hgx_gpus[8];
 
 struct topo_host *hb_hgx_new(const struct hb_hgx_opts *o);
+
+struct inventory;
+struct inv_policy;
+
+/* The snapshot of board o under policy (its sysfs_root and dev_root are
+ * replaced by a new temp root from hb_sysfs_new and <root>/dev). 0 and
+ * *ret_inv, *ret_root (free with inventory_unref / hb_sysfs_free), or -errno. */
+int hb_build(const struct hb_hgx_opts *o, const struct inv_policy *policy,
+             struct inventory **ret_inv, char **ret_root);

@@ -21,20 +21,11 @@ struct env {
 static void
 env_open(struct env *e, const struct hb_hgx_opts *o, enum inv_mode mode)
 {
-    struct topo_host *h = hb_hgx_new(o);
-    struct topo_error err = TOPO_ERROR_INIT;
     struct inv_policy p = {.mode = mode, .domain = "nvidia.com", .gpu_alias = "pgpu",
                            .nvswitch_alias = "nvswitch"};
 
-    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-    e->sysfs = hb_sysfs_new(h);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(e->sysfs);
+    CU_ASSERT_EQUAL_FATAL(hb_build(o, &p, &e->inv, &e->sysfs), 0);
     snprintf(e->dev, sizeof(e->dev), "%s/dev", e->sysfs);
-    p.sysfs_root = e->sysfs;
-    p.dev_root = e->dev;
-    e->inv = NULL;
-    CU_ASSERT_EQUAL_FATAL(inventory_build(h, &p, &e->inv, &err), 0);
-    topo_host_free(h);
     e->pgpu = inventory_find_resource(e->inv, "nvidia.com/pgpu");
     e->nvswitch = inventory_find_resource(e->inv, "nvidia.com/nvswitch");
     CU_ASSERT_FATAL(e->pgpu >= 0);
