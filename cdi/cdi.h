@@ -3,8 +3,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "topology/error.h"
-#include "topology/inventory.h"
+#include "topology/base/error.h"
+#include "topology/units/inventory.h"
 
 /* CDI specs rendered from an inventory snapshot: one spec per resource,
  * kind = resource name, one device per device ID whose containerEdits are

@@ -8,7 +8,7 @@
 
 #include "cdi/cdi-priv.h"
 #include "cdi/cdi.h"
-#include "topology/cleanup.h"
+#include "topology/base/cleanup.h"
 
 /* One spec of ours as it should be on disk. */
 struct wanted {

@@ -8,7 +8,7 @@
 #include <json-c/json.h>
 
 #include "cdi/cdi-priv.h"
-#include "topology/cleanup.h"
+#include "topology/base/cleanup.h"
 
 /* Foreign spec files are read whole; CDI specs are small. */
 #define FOREIGN_MAX (4u << 20)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cdi/cdi.h"
+#include "topology/base/macros.h"
 
 /* The versions Debian's CDI library (0.5.x) loads; later ones are rejected
  * there and by containerd 1.7.0-1.7.11 (FACTS.md "CDI"). */
@@ -148,7 +149,7 @@ validate_version(const struct cdi_spec *spec, struct topo_error *err)
     const char *min = cdi_spec_min_version(spec);
     bool known = false;
 
-    for (size_t i = 0; i < sizeof(supported_versions) / sizeof(supported_versions[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(supported_versions); i++)
         known = known || (spec->version && strcmp(spec->version, supported_versions[i]) == 0);
     if (!known)
         return topo_error_set(err, -EINVAL, "unsupported cdiVersion \"%s\" (at most %s)",

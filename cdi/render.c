@@ -5,14 +5,8 @@
 #include <json-c/json.h>
 
 #include "cdi/cdi.h"
-#include "topology/cleanup.h"
-
-static inline void
-cleanup_jsonp(json_object **o)
-{
-    json_object_put(*o);
-}
-#define _cleanup_json_ __attribute__((cleanup(cleanup_jsonp)))
+#include "topology/base/cleanup.h"
+#include "topology/base/cleanup_json.h"
 
 /* json-c takes ownership of a value only when adding it succeeds. */
 static bool

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cdi/cdi.h"
-#include "topology/cleanup.h"
+#include "topology/base/cleanup.h"
 
 static void
 device_clear(struct cdi_device *dev)

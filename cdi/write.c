@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "cdi/cdi.h"
-#include "topology/cleanup.h"
+#include "topology/base/cleanup.h"
 
 #define SPEC_MODE 0644
 /* Larger files cannot be ours; they simply count as different. */

@@ -7,7 +7,10 @@ PKGS="build-essential pkg-config make git \
 libgrpc-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler \
 libpci-dev pci.ids libnuma-dev libjson-c-dev libcunit1-dev \
 python3 valgrind golang-go golang-google-grpc-dev \
-golang-github-container-orchestrated-devices-container-device-interface-dev"
+golang-github-container-orchestrated-devices-container-device-interface-dev \
+cppcheck clang-tidy clang-14 libclang-rt-14-dev \
+podman runc busybox-static containerd qemu-system-x86 util-linux cpio kmod \
+yamllint prometheus libmicrohttpd-dev"
 
 missing=""
 for p in $PKGS; do
@@ -15,6 +18,8 @@ for p in $PKGS; do
         missing="$missing $p"
     fi
 done
+# kubectl: Debian's kubernetes-client unless another package provides one.
+command -v kubectl >/dev/null 2>&1 || missing="$missing kubernetes-client"
 [ -z "$missing" ] && exit 0
 
 echo "install-deps: installing:$missing"

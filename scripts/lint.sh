@@ -10,6 +10,7 @@
 set -eu
 command -v cppcheck >/dev/null 2>&1 || { echo "lint: cppcheck is not installed (apt-get install cppcheck)" >&2; exit 2; }
 build=${1:-build}
+sh scripts/check-layers.sh
 exec cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 \
     --inline-suppr -I. -I"$build/gen" -D_GNU_SOURCE \
     --suppress=missingIncludeSystem --suppress=memleak --suppress=resourceLeak \

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "test/bench/bench.h"
-#include "topology/host.h"
+#include "topology/host/host.h"
 
 /* Time topo_scan over the `large` fixture and its half-size twin; the
  * ratio shows whether the scan grows linearly. Goal: large < 50 ms. */

@@ -10,7 +10,7 @@
 #include <CUnit/CUnit.h>
 
 #include "test/integration/harness.h"
-#include "topology/cleanup.h"
+#include "topology/base/cleanup.h"
 
 static int
 sub_dir(const char *root, const char *name, char **ret)

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "test/integration/harness.h"
-#include "test/unit/suite.h"
-#include "topology/cleanup.h"
+#include "test/support/suite.h"
+#include "topology/base/cleanup.h"
 
 /* End to end with podman 4.3 (--runtime runc): test/cdi-check/podman-e2e.sh
  * runs a container with --device nvidia.com/pgpu=<ID> from our spec. Where

@@ -13,8 +13,8 @@
 #include <json-c/json.h>
 
 #include "test/integration/harness.h"
-#include "test/unit/suite.h"
-#include "topology/cleanup.h"
+#include "test/support/suite.h"
+#include "topology/base/cleanup.h"
 
 /* CDI specs of the real daemon ($KGDP_BIN serve) on a fixture host: kept
  * across restarts and SIGTERM, stale ones removed, foreign ones of our

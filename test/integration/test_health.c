@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "test/integration/test_health.h"
-#include "test/unit/suite.h"
+#include "test/support/suite.h"
 
 /* Health, hot-unplug and rescans with the real daemon on a private copy of
  * the hgx-h100-iommufd fixture: the host changes under the daemon and the

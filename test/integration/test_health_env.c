@@ -8,8 +8,9 @@
 #include <CUnit/CUnit.h>
 
 #include "test/integration/test_health.h"
-#include "topology/host.h"
-#include "topology/inventory.h"
+#include "topology/host/host.h"
+#include "topology/units/inventory.h"
+#include "topology/base/macros.h"
 
 static void
 dump_log(const char *path)
@@ -43,7 +44,7 @@ hl_start(struct hl *t, const char *fixture, const char *const *extra_args)
         hl_finish(t);
         return r;
     }
-    for (size_t i = 0; i < sizeof(resources) / sizeof(resources[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(resources); i++) {
         r = ksim_wait_registered(t->sim, resources[i], ready_ms);
         if (r == 0)
             r = ksim_wait_lists(t->sim, resources[i], 1, ready_ms);

@@ -6,7 +6,7 @@
 
 #include "test/integration/fixture.h"
 #include "test/integration/test_health.h"
-#include "test/unit/suite.h"
+#include "test/support/suite.h"
 
 /* Health flips faster than the daemon can rescan and send: lists may be
  * coalesced, but the last state must always reach every stream. */

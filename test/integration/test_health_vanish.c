@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "test/integration/test_health.h"
-#include "test/unit/suite.h"
+#include "test/support/suite.h"
 
 /* Hot-unplug under the real daemon: a GPU whose sysfs entries vanish from
  * the private copy of the fixture stays listed, Unhealthy, and Allocate

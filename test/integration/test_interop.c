@@ -1,5 +1,5 @@
 #include "test/integration/fixture.h"
-#include "test/unit/suite.h"
+#include "test/support/suite.h"
 
 /* The daemon against an independent kubelet peer written with grpc-go. */
 

@@ -11,7 +11,8 @@
 
 #include "test/integration/harness.h"
 #include "test/kubelet-sim/ksim-priv.h"
-#include "test/unit/suite.h"
+#include "test/support/suite.h"
+#include "topology/base/macros.h"
 
 /* The simulator's own checks: it must refuse what the kubelet refuses. */
 
@@ -40,7 +41,7 @@ test_resource_names(void)
     };
     char msg[256];
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         int r = ksim_validate_resource_name(cases[i].name, msg, sizeof(msg));
 
         if (r != cases[i].want)

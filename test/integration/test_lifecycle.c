@@ -5,7 +5,8 @@
 #include <sys/wait.h>
 
 #include "test/integration/fixture.h"
-#include "test/unit/suite.h"
+#include "test/support/suite.h"
+#include "topology/base/macros.h"
 
 /* The daemon across kubelet restarts, rescans and shutdown. */
 
@@ -91,7 +92,7 @@ test_sighup_rescan(void)
 
     CU_ASSERT_EQUAL_FATAL(fixture_start(&h, &fixture_inv), 0);
     res[FIX_PGPU].devs = rescanned_gpus;
-    res[FIX_PGPU].n_devs = sizeof(rescanned_gpus) / sizeof(rescanned_gpus[0]);
+    res[FIX_PGPU].n_devs = ARRAY_SIZE(rescanned_gpus);
     CU_ASSERT_EQUAL_FATAL(harness_write_inventory(&h, &inv), 0);
     CU_ASSERT_EQUAL(kill(h.pid, SIGHUP), 0);
     CU_ASSERT_EQUAL(wait_for_list(&h, &res[FIX_PGPU], 5000 * tproc_factor()), 0);

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "test/integration/fixture.h"
-#include "test/unit/suite.h"
+#include "test/support/suite.h"
 
 /* The real binary ($KGDP_BIN serve) on a generated fixture host
  * ($KGDP_FIXTURES/<name>/{sys,dev}), with a temp kubelet dir and CDI dir,

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "test/integration/fixture.h"
-#include "test/unit/suite.h"
+#include "test/support/suite.h"
 
 /* The daemon's answers to a kubelet: registration, lists, Allocate,
  * GetPreferredAllocation and the error paths. */

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "test/kubelet-sim/ksim.h"
+#include "topology/base/macros.h"
 
 /* kubelet-sim: a stand-in kubelet for demos and manual checks. It prints
  * what a kubelet would see from the plugin: registrations, device lists,
@@ -159,7 +160,7 @@ status_name(grpc_status_code s)
         "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
         "UNAUTHENTICATED"};
 
-    return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+    return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "?";
 }
 
 /* Split "RES=VALUE" in place; returns VALUE. */

@@ -7,7 +7,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
-#include "plugin/grpc_payload.h"
+#include "plugin/grpc/grpc_payload.h"
 #include "test/kubelet-sim/ksim-priv.h"
 
 /* The Registration service: one thread, one completion queue. A Register

@@ -6,7 +6,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
-#include "plugin/grpc_payload.h"
+#include "plugin/grpc/grpc_payload.h"
 #include "test/kubelet-sim/ksim-priv.h"
 
 gpr_timespec

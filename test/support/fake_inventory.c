@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "test/support/fake_inventory.h"
-#include "topology/cleanup.h"
+#include "topology/base/cleanup.h"
 
 static const struct inventory_ops fake_ops;
 

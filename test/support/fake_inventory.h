@@ -1,8 +1,8 @@
 #pragma once
 
-#include "plugin/options.h"
-#include "topology/error.h"
-#include "topology/inventory.h"
+#include "plugin/config/options.h"
+#include "topology/base/error.h"
+#include "topology/units/inventory.h"
 
 /* Test-only inventory described by a small text file (test/testd, the
  * integration tests). One directive per line, '#' starts a comment:

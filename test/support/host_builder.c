@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "test/support/host_builder.h"
-#include "topology/inventory.h"
+#include "topology/units/inventory.h"
 #include "test/support/proc.h"
 
 static int

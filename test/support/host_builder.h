@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "topology/host.h"
+#include "topology/host/host.h"
 
 /* Hand-built host models for unit tests: a table of functions becomes a
  * struct topo_host as topo_scan() would produce it (sorted, indices,

@@ -10,7 +10,8 @@
 #include <unistd.h>
 
 #include "test/support/live_host.h"
-#include "topology/cleanup.h"
+#include "topology/base/cleanup.h"
+#include "topology/base/macros.h"
 
 static int
 copy_tree(const char *from, const char *to, const char *log)
@@ -94,10 +95,10 @@ live_host_spawn(struct live_host *lh, const char *const *extra_args)
         fprintf(stderr, "live_host: KGDP_BIN is not set to an executable (run through make)\n");
         return -ENOENT;
     }
-    for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(args); i++)
         argv[n++] = args[i];
     for (size_t i = 0; extra_args && extra_args[i]; i++) {
-        if (n + 1 >= sizeof(argv) / sizeof(argv[0]))
+        if (n + 1 >= ARRAY_SIZE(argv))
             return -E2BIG;
         argv[n++] = extra_args[i];
     }

@@ -1,9 +1,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "plugin/log.h"
-#include "plugin/options.h"
-#include "plugin/serve.h"
+#include "plugin/log/log.h"
+#include "plugin/config/options.h"
+#include "plugin/daemon/serve.h"
 #include "test/support/fake_inventory.h"
 
 /* The serving daemon over the test inventory file named by

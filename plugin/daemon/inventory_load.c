@@ -1,0 +1,33 @@
+#include "plugin/daemon/inventory_load.h"
+#include "plugin/log/log.h"
+#include "topology/host/host.h"
+
+int
+plugin_inventory_scan(const struct plugin_options *o, const struct inventory *previous,
+                      struct inventory **ret, struct topo_error *err)
+{
+    struct topo_scan_options so = {
+        .sysfs_root = o->sysfs_root,
+        .dev_root = o->dev_root,
+        .iommu = o->iommu,
+    };
+    struct inv_policy policy = {
+        .mode = o->mode,
+        .domain = "nvidia.com",
+        .gpu_alias = o->gpu_alias ? o->gpu_alias : "",
+        .nvswitch_alias = o->nvswitch_alias ? o->nvswitch_alias : "",
+        .sysfs_root = o->sysfs_root,
+        .dev_root = o->dev_root,
+        .previous = previous,
+    };
+    struct topo_host *host = NULL;
+    int r;
+
+    if ((r = topo_scan(&so, &host, err)) < 0)
+        return topo_error_prefix(err, "scan");
+    for (size_t i = 0; i < host->n_warnings; i++)
+        log_warn("scan_warning", "msg=%s", log_quote(host->warnings[i], (char[600]){0}, 600));
+    r = inventory_build(host, &policy, ret, err);
+    topo_host_free(host);
+    return r;
+}

@@ -1,0 +1,151 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plugin/daemon/serve.h"
+#include "plugin/events/kubelet_watch.h"
+#include "plugin/events/monitor.h"
+#include "plugin/events/rescan.h"
+#include "plugin/events/signals.h"
+#include "plugin/events/uevent.h"
+#include "plugin/grpc/runtime.h"
+#include "plugin/grpc/socket_path.h"
+#include "plugin/log/log.h"
+#include "topology/base/cleanup.h"
+
+/* The daemon's threads: the gRPC loop (this thread), the monitor (signals
+ * and the kubelet dir), the rescan thread and the uevent listener. */
+struct daemon {
+    struct plugin_loop *loop;
+    struct plugin_monitor *mon;
+    struct plugin_rescan *rescan;
+    struct uevent_monitor *uev;
+};
+
+/* Every socket path must fit before anything is started. */
+static int
+check_paths(const struct plugin_options *o, const struct inventory *inv, char **ret_kubelet)
+{
+    struct topo_error err = TOPO_ERROR_INIT;
+
+    for (size_t i = 0; i < inv->n_resources; i++) {
+        _cleanup_free_ char *path = NULL;
+
+        if (plugin_socket_path(o->kubelet_dir, inv->resources[i].socket, &path, &err) < 0) {
+            log_error("serve_failed", "resource=%s error=%s", inv->resources[i].name,
+                      log_quote(err.msg, (char[600]){0}, 600));
+            return err.code;
+        }
+    }
+    if (plugin_socket_path(o->kubelet_dir, "kubelet.sock", ret_kubelet, &err) < 0) {
+        log_error("serve_failed", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
+        return err.code;
+    }
+    return 0;
+}
+
+/* A kernel event about PCI, vfio or IOMMU groups: rescan (coalesced). */
+static void
+on_uevent(void *ctx)
+{
+    plugin_rescan_request(ctx);
+}
+
+/* Without netlink (e.g. a restricted container) the periodic rescan and
+ * SIGHUP still work: warn and go on. */
+static struct uevent_monitor *
+start_uevents(struct plugin_rescan *rescan)
+{
+    struct topo_error err = TOPO_ERROR_INIT;
+    struct uevent_monitor *m = NULL;
+
+    if (uevent_monitor_start(on_uevent, rescan, &m, &err) < 0) {
+        log_warn("uevents_unavailable", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
+        return NULL;
+    }
+    return m;
+}
+
+static int
+start_sources(struct daemon *d, const struct plugin_options *o, plugin_inventory_loader load,
+              void *ctx, struct inventory *inv, int sig_fd, int watch_fd)
+{
+    struct plugin_sink sink = plugin_loop_sink(d->loop);
+    int r;
+
+    if ((r = plugin_monitor_start(&sink, sig_fd, watch_fd, &d->mon)) < 0 ||
+        (r = plugin_rescan_start(&sink, o, load, ctx, inv, o->rescan_interval, &d->rescan)) < 0) {
+        log_error("serve_failed", "error=%s", strerror(-r));
+        return r;
+    }
+    plugin_runtime_set_rescan(d->loop, d->rescan);
+    d->uev = start_uevents(d->rescan);
+    return 0;
+}
+
+/* Close the mailbox, stop the helper threads, then the loop. */
+static void
+stop_all(struct daemon *d)
+{
+    plugin_runtime_close(d->loop);
+    plugin_monitor_stop(d->mon);
+    uevent_monitor_stop(d->uev);
+    plugin_runtime_set_rescan(d->loop, NULL);
+    plugin_rescan_stop(d->rescan);
+    plugin_runtime_destroy(d->loop);
+}
+
+static int
+serve(const struct plugin_options *o, plugin_inventory_loader load, void *ctx,
+      struct inventory *inv, const char *kubelet_sock, int sig_fd, int watch_fd)
+{
+    struct daemon d = {0};
+    int r;
+
+    if ((r = plugin_runtime_start(o, inv, kubelet_sock, &d.loop)) < 0)
+        return r;
+    log_info("start", "kubelet_dir=%s resources=%zu", o->kubelet_dir, inv->n_resources);
+    r = start_sources(&d, o, load, ctx, inv, sig_fd, watch_fd);
+    if (r == 0)
+        plugin_runtime_run(d.loop);
+    stop_all(&d);
+    return r;
+}
+
+int
+plugin_serve_run(const struct plugin_options *o, plugin_inventory_loader load, void *ctx)
+{
+    struct topo_error err = TOPO_ERROR_INIT;
+    _cleanup_close_ int sig_fd = -1;
+    _cleanup_close_ int watch_fd = -1;
+    _cleanup_free_ char *kubelet_sock = NULL;
+    struct inventory *inv = NULL;
+    sigset_t old;
+    int r;
+
+    if ((r = load(o, ctx, &inv, &err)) < 0) {
+        log_error("serve_failed", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
+        return 1;
+    }
+    if (check_paths(o, inv, &kubelet_sock) < 0 ||
+        plugin_kubelet_watch_open(o->kubelet_dir, &watch_fd, &err) < 0) {
+        if (err.code)
+            log_error("serve_failed", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
+        inventory_unref(inv);
+        return 1;
+    }
+    /* Before grpc_init: the threads libgrpc starts inherit the mask, so the
+     * signals reach only our signalfd. */
+    if ((r = plugin_signals_block(&old)) < 0 || (r = plugin_signals_open(&sig_fd)) < 0) {
+        log_error("serve_failed", "error=\"signals: %s\"", strerror(-r));
+        inventory_unref(inv);
+        return 1;
+    }
+    r = serve(o, load, ctx, inv, kubelet_sock, sig_fd, watch_fd);
+    inventory_unref(inv);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    log_info("exit", "status=%d", r < 0 ? 1 : 0);
+    return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,15 @@
+#pragma once
+
+struct plugin_sink;
+
+/* One thread that turns signals and kubelet dir changes into
+ * events posted to sink. */
+struct plugin_monitor;
+
+/* Start the thread over sig_fd and watch_fd (both stay owned by the
+ * caller). 0 and *ret, or -errno. */
+int plugin_monitor_start(const struct plugin_sink *sink, int sig_fd, int watch_fd,
+                         struct plugin_monitor **ret);
+
+/* Stop and join the thread, free it. NULL accepted. */
+void plugin_monitor_stop(struct plugin_monitor *m);

@@ -1,0 +1,138 @@
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "plugin/log/log.h"
+#include "plugin/events/sink.h"
+#include "plugin/events/rescan.h"
+
+struct plugin_rescan {
+    struct plugin_sink sink;
+    const struct plugin_options *opts;
+    plugin_inventory_loader load;
+    void *ctx;
+    struct inventory *last; /* what was published last (thread's own) */
+    unsigned interval;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool requested, stop;
+    pthread_t thread;
+};
+
+static void
+rescan_once(struct plugin_rescan *r, const char *why)
+{
+    struct topo_error err = TOPO_ERROR_INIT;
+    struct inventory *inv = NULL;
+    int rc = r->load(r->opts, r->ctx, &inv, &err);
+
+    if (rc < 0) {
+        log_error("rescan_failed", "reason=%s error=%s", why,
+                  log_quote(err.msg, (char[600]){0}, 600));
+        return;
+    }
+    if (inventory_equal(inv, r->last)) {
+        log_info("rescan", "reason=%s changed=false", why);
+        inventory_unref(inv);
+        return;
+    }
+    log_info("rescan", "reason=%s changed=true resources=%zu", why, inv->n_resources);
+    inventory_unref(r->last);
+    r->last = inventory_ref(inv);
+    plugin_sink_post(&r->sink, 0, inv);
+}
+
+static void *
+rescan_main(void *arg)
+{
+    struct plugin_rescan *r = arg;
+    struct timespec at;
+
+    pthread_mutex_lock(&r->lock);
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    at.tv_sec += r->interval;
+    while (!r->stop) {
+        bool timed_out = false;
+
+        if (!r->requested) {
+            if (r->interval)
+                timed_out = pthread_cond_timedwait(&r->cond, &r->lock, &at) == ETIMEDOUT;
+            else
+                pthread_cond_wait(&r->cond, &r->lock);
+        }
+        if (r->stop)
+            break;
+        if (!r->requested && !timed_out)
+            continue;
+        r->requested = false;
+        pthread_mutex_unlock(&r->lock);
+        rescan_once(r, timed_out ? "interval" : "request");
+        pthread_mutex_lock(&r->lock);
+        clock_gettime(CLOCK_MONOTONIC, &at);
+        at.tv_sec += r->interval;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+int
+plugin_rescan_start(const struct plugin_sink *sink, const struct plugin_options *o,
+                    plugin_inventory_loader load, void *ctx, struct inventory *last,
+                    unsigned interval, struct plugin_rescan **ret)
+{
+    struct plugin_rescan *r = calloc(1, sizeof(*r));
+    pthread_condattr_t attr;
+    int rc;
+
+    if (!r)
+        return -ENOMEM;
+    r->sink = *sink;
+    r->opts = o;
+    r->load = load;
+    r->ctx = ctx;
+    r->last = inventory_ref(last);
+    r->interval = interval;
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    rc = -pthread_create(&r->thread, NULL, rescan_main, r);
+    if (rc < 0) {
+        inventory_unref(r->last);
+        pthread_cond_destroy(&r->cond);
+        pthread_mutex_destroy(&r->lock);
+        free(r);
+        return rc;
+    }
+    *ret = r;
+    return 0;
+}
+
+void
+plugin_rescan_request(struct plugin_rescan *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    r->requested = true;
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void
+plugin_rescan_stop(struct plugin_rescan *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    r->stop = true;
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    pthread_join(r->thread, NULL);
+    inventory_unref(r->last);
+    pthread_cond_destroy(&r->cond);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}

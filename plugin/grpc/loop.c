@@ -1,0 +1,225 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plugin/log/log.h"
+#include "plugin/events/rescan.h"
+#include "plugin/grpc/loop.h"
+
+/* Event handling of the gRPC thread: what the mailbox brings (signals,
+ * kubelet dir changes, new snapshots) turns into flags on the servers, and
+ * reconcile acts on the flags. Nothing here blocks. */
+
+static bool
+kubelet_present(const struct plugin_loop *loop)
+{
+    return access(loop->kubelet_sock, F_OK) == 0;
+}
+
+static void
+unlink_server(struct plugin_loop *loop, struct plugin_server *s)
+{
+    for (struct plugin_server **p = &loop->servers; *p; p = &(*p)->next)
+        if (*p == s) {
+            *p = s->next;
+            plugin_server_unref(s);
+            return;
+        }
+}
+
+/* Take a server out of service for good: shut it down, or drop it at once
+ * when it has no grpc_server (binding failed earlier). */
+static void
+retire(struct plugin_loop *loop, struct plugin_server *s)
+{
+    s->removed = true;
+    if (s->state == PLUGIN_SRV_DOWN) {
+        plugin_register_cancel(s);
+        unlink_server(loop, s);
+        return;
+    }
+    plugin_server_stop(s);
+}
+
+void
+plugin_loop_stop(struct plugin_loop *loop)
+{
+    struct plugin_server *next;
+
+    if (!loop->stopping)
+        log_info("shutdown", "servers=%s", loop->servers ? "stopping" : "none");
+    loop->stopping = true;
+    for (struct plugin_server *s = loop->servers; s; s = next) {
+        next = s->next;
+        retire(loop, s);
+    }
+}
+
+void
+plugin_loop_server_stopped(struct plugin_server *s)
+{
+    struct plugin_loop *loop = s->loop;
+
+    if (s->removed || loop->stopping) {
+        unlink_server(loop, s);
+        return;
+    }
+    /* A restart: the old socket is gone now, so binding cannot race the
+     * old listener's unlink of the same path. */
+    if (plugin_server_start(s) == 0)
+        s->need_register = true;
+    plugin_loop_reconcile(loop);
+}
+
+static struct plugin_server *
+find_server(struct plugin_loop *loop, const char *resource, const char *socket)
+{
+    for (struct plugin_server *s = loop->servers; s; s = s->next)
+        if (!s->removed && strcmp(s->resource, resource) == 0 &&
+            strcmp(s->socket_name, socket) == 0)
+            return s;
+    return NULL;
+}
+
+/* Make the set of servers follow the resources of the current snapshot. */
+static void
+sync_servers(struct plugin_loop *loop)
+{
+    const struct inventory *inv = loop->inv;
+
+    struct plugin_server *next;
+
+    for (struct plugin_server *s = loop->servers; s; s = next) {
+        int r = inventory_find_resource(inv, s->resource);
+
+        next = s->next;
+        if (!s->removed && (r < 0 || strcmp(inv->resources[r].socket, s->socket_name) != 0)) {
+            log_info("resource_removed", "resource=%s", s->resource);
+            retire(loop, s);
+        }
+    }
+    for (size_t i = 0; i < inv->n_resources; i++) {
+        const struct inv_resource *res = &inv->resources[i];
+        struct plugin_server *s;
+
+        if (find_server(loop, res->name, res->socket))
+            continue;
+        s = plugin_server_new(loop, res);
+        if (!s)
+            continue;
+        log_info("resource_added", "resource=%s socket=%s", res->name, res->socket);
+        s->next = loop->servers;
+        loop->servers = s;
+        if (plugin_server_start(s) == 0)
+            s->need_register = true;
+    }
+}
+
+static void
+publish(struct plugin_loop *loop, struct inventory *inv)
+{
+    inventory_unref(loop->inv);
+    loop->inv = inv;
+    log_info("published", "generation=%llu resources=%zu", (unsigned long long)inv->generation,
+             inv->n_resources);
+    sync_servers(loop);
+    for (struct plugin_server *s = loop->servers; s; s = s->next)
+        if (!s->removed)
+            plugin_list_watch_push(s);
+}
+
+static void
+kubelet_events(struct plugin_loop *loop, unsigned events)
+{
+    bool fresh = events & PLUGIN_EV_KUBELET_NEW;
+
+    if (fresh)
+        log_info("kubelet_restart", "socket=%s", loop->kubelet_sock);
+    for (struct plugin_server *s = loop->servers; s; s = s->next) {
+        if (s->removed)
+            continue;
+        if (s->state == PLUGIN_SRV_DOWN) {
+            s->need_restart = true; /* binding failed earlier: try again */
+            s->need_register = true;
+        }
+        if (s->state == PLUGIN_SRV_SERVING && !plugin_server_socket_exists(s)) {
+            log_warn("socket_vanished", "resource=%s socket=%s", s->resource, s->socket_path);
+            s->need_restart = true;
+            s->need_register = true;
+        }
+        if (fresh)
+            s->need_register = true;
+    }
+}
+
+void
+plugin_loop_handle_events(struct plugin_loop *loop)
+{
+    struct inventory *inv;
+    unsigned events;
+
+    pthread_mutex_lock(&loop->lock);
+    events = loop->events;
+    loop->events = 0;
+    inv = loop->pending_inv;
+    loop->pending_inv = NULL;
+    pthread_mutex_unlock(&loop->lock);
+    if (events & PLUGIN_EV_STOP)
+        plugin_loop_stop(loop);
+    if (loop->stopping) {
+        inventory_unref(inv);
+        return;
+    }
+    if (events & PLUGIN_EV_RESCAN)
+        plugin_rescan_request(loop->rescan);
+    if (inv)
+        publish(loop, inv);
+    if (events & (PLUGIN_EV_KUBELET_NEW | PLUGIN_EV_DIR_DELETE))
+        kubelet_events(loop, events);
+    plugin_loop_reconcile(loop);
+}
+
+void
+plugin_loop_reconcile(struct plugin_loop *loop)
+{
+    bool kubelet = kubelet_present(loop);
+
+    if (loop->stopping)
+        return;
+    for (struct plugin_server *s = loop->servers; s; s = s->next) {
+        if (s->removed)
+            continue;
+        if (s->state == PLUGIN_SRV_DOWN && s->need_restart) {
+            s->need_restart = false;
+            if (plugin_server_start(s) < 0)
+                continue;
+        }
+        if (s->state != PLUGIN_SRV_SERVING)
+            continue;
+        if (s->need_restart) {
+            s->need_restart = false;
+            plugin_server_stop(s);
+            continue;
+        }
+        /* No kubelet yet: its kubelet.sock event will bring us back. */
+        if (s->need_register && kubelet) {
+            s->need_register = false;
+            plugin_register_request(s);
+        }
+    }
+}
+
+gpr_timespec
+plugin_loop_deadline(struct plugin_loop *loop)
+{
+    gpr_timespec deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
+
+    for (struct plugin_server *s = loop->servers; s; s = s->next)
+        plugin_register_fire_due(s, now);
+    for (struct plugin_server *s = loop->servers; s; s = s->next)
+        if (s->reg.state == PLUGIN_REG_WAITING && gpr_time_cmp(s->reg.retry_at, deadline) < 0)
+            deadline = s->reg.retry_at;
+    return deadline;
+}

@@ -1,0 +1,133 @@
+#include <stdlib.h>
+
+#include "plugin/grpc/pb_inventory.h"
+
+/* One block per device keeps allocation and freeing trivial. */
+struct pb_device {
+    V1beta1__Device dev;
+    V1beta1__TopologyInfo topo;
+    V1beta1__NUMANode node;
+    V1beta1__NUMANode *nodes[1];
+};
+
+V1beta1__ListAndWatchResponse *
+pb_list_response_new(const struct inv_resource *res)
+{
+    V1beta1__ListAndWatchResponse *msg = calloc(1, sizeof(*msg));
+    struct pb_device *blocks;
+
+    if (!msg)
+        return NULL;
+    v1beta1__list_and_watch_response__init(msg);
+    if (res->n_devices == 0)
+        return msg;
+    msg->devices = calloc(res->n_devices, sizeof(*msg->devices));
+    blocks = calloc(res->n_devices, sizeof(*blocks));
+    if (!msg->devices || !blocks) {
+        free(blocks);
+        pb_list_response_free(msg);
+        return NULL;
+    }
+    for (size_t i = 0; i < res->n_devices; i++) {
+        const struct inv_device *d = &res->devices[i];
+        struct pb_device *b = &blocks[i];
+
+        v1beta1__device__init(&b->dev);
+        b->dev.id = d->id;
+        b->dev.health = d->healthy ? "Healthy" : "Unhealthy";
+        /* Kubelet's topology manager treats an absent TopologyInfo as "any
+         * node"; a made-up node 0 would mislead it. */
+        if (d->numa_node >= 0) {
+            v1beta1__topology_info__init(&b->topo);
+            v1beta1__numanode__init(&b->node);
+            b->node.id = d->numa_node;
+            b->nodes[0] = &b->node;
+            b->topo.n_nodes = 1;
+            b->topo.nodes = b->nodes;
+            b->dev.topology = &b->topo;
+        }
+        msg->devices[i] = &b->dev;
+    }
+    msg->n_devices = res->n_devices;
+    return msg;
+}
+
+void
+pb_list_response_free(V1beta1__ListAndWatchResponse *msg)
+{
+    if (!msg)
+        return;
+    /* devices[0] is the start of the block array (dev is its first member). */
+    if (msg->n_devices)
+        free(msg->devices[0]);
+    free(msg->devices);
+    free(msg);
+}
+
+struct pb_allocation {
+    V1beta1__ContainerAllocateResponse resp;
+    V1beta1__DeviceSpec *specs;
+    V1beta1__CDIDevice *cdi;
+    V1beta1__ContainerAllocateResponse__EnvsEntry *envs;
+};
+
+V1beta1__ContainerAllocateResponse *
+pb_container_allocation_new(const struct inv_allocation *a)
+{
+    struct pb_allocation *p = calloc(1, sizeof(*p));
+    V1beta1__ContainerAllocateResponse *r;
+
+    if (!p)
+        return NULL;
+    r = &p->resp;
+    v1beta1__container_allocate_response__init(r);
+    p->specs = calloc(a->n_nodes + 1, sizeof(*p->specs));
+    p->cdi = calloc(a->n_cdi + 1, sizeof(*p->cdi));
+    p->envs = calloc(a->n_envs + 1, sizeof(*p->envs));
+    r->devices = calloc(a->n_nodes + 1, sizeof(*r->devices));
+    r->cdi_devices = calloc(a->n_cdi + 1, sizeof(*r->cdi_devices));
+    r->envs = calloc(a->n_envs + 1, sizeof(*r->envs));
+    if (!p->specs || !p->cdi || !p->envs || !r->devices || !r->cdi_devices || !r->envs) {
+        pb_container_allocation_free(r);
+        return NULL;
+    }
+    for (size_t i = 0; i < a->n_nodes; i++) {
+        v1beta1__device_spec__init(&p->specs[i]);
+        p->specs[i].container_path = a->nodes[i].path;
+        p->specs[i].host_path = a->nodes[i].host_path;
+        p->specs[i].permissions = "mrw";
+        r->devices[i] = &p->specs[i];
+    }
+    r->n_devices = a->n_nodes;
+    for (size_t i = 0; i < a->n_cdi; i++) {
+        v1beta1__cdidevice__init(&p->cdi[i]);
+        p->cdi[i].name = a->cdi_names[i];
+        r->cdi_devices[i] = &p->cdi[i];
+    }
+    r->n_cdi_devices = a->n_cdi;
+    for (size_t i = 0; i < a->n_envs; i++) {
+        v1beta1__container_allocate_response__envs_entry__init(&p->envs[i]);
+        p->envs[i].key = a->env_keys[i];
+        p->envs[i].value = a->env_values[i];
+        r->envs[i] = &p->envs[i];
+    }
+    r->n_envs = a->n_envs;
+    return r;
+}
+
+void
+pb_container_allocation_free(V1beta1__ContainerAllocateResponse *msg)
+{
+    /* resp is the first member: the message pointer is the block. */
+    struct pb_allocation *p = (struct pb_allocation *)msg;
+
+    if (!p)
+        return;
+    free(p->specs);
+    free(p->cdi);
+    free(p->envs);
+    free(msg->devices);
+    free(msg->cdi_devices);
+    free(msg->envs);
+    free(p);
+}

@@ -1,0 +1,102 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test/support/suite.h"
+#include "topology/units/inventory.h"
+
+/* One resource, two devices; every field set so that each can differ. */
+static struct inventory *
+make(void)
+{
+    struct inventory *inv = inventory_new(NULL, NULL);
+    struct inv_resource *r;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(inv);
+    inv->resources = calloc(1, sizeof(*inv->resources));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(inv->resources);
+    inv->n_resources = 1;
+    r = &inv->resources[0];
+    r->name = strdup("nvidia.com/pgpu");
+    r->socket = strdup("kgdp-pgpu.sock");
+    r->devices = calloc(2, sizeof(*r->devices));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r->devices);
+    r->n_devices = 2;
+    r->devices[0].id = strdup("0000:18:00.0");
+    r->devices[0].healthy = true;
+    r->devices[0].numa_node = 0;
+    r->devices[0].nodes = calloc(1, sizeof(*r->devices[0].nodes));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r->devices[0].nodes);
+    r->devices[0].n_nodes = 1;
+    r->devices[0].nodes[0].path = strdup("/dev/vfio/devices/vfio0");
+    r->devices[0].nodes[0].host_path = strdup("/dev/vfio/devices/vfio0");
+    r->devices[1].id = strdup("0000:2a:00.0");
+    r->devices[1].numa_node = -1;
+    r->devices[1].reason = strdup("bound to nvidia, not to a VFIO driver");
+    return inv;
+}
+
+static void
+replace(char **field, const char *value)
+{
+    free(*field);
+    *field = value ? strdup(value) : NULL;
+}
+
+static void
+test_equal(void)
+{
+    struct inventory *a = make(), *b = make();
+    struct inv_device *d0 = &b->resources[0].devices[0], *d1 = &b->resources[0].devices[1];
+
+    CU_ASSERT_TRUE(inventory_equal(a, b));
+    CU_ASSERT_TRUE(inventory_equal(NULL, NULL));
+    CU_ASSERT_FALSE(inventory_equal(a, NULL));
+    d0->healthy = false;
+    CU_ASSERT_FALSE(inventory_equal(a, b));
+    d0->healthy = true;
+    d0->numa_node = 1;
+    CU_ASSERT_FALSE(inventory_equal(a, b));
+    d0->numa_node = 0;
+    replace(&d0->nodes[0].host_path, "/other/dev/vfio/devices/vfio0");
+    CU_ASSERT_FALSE(inventory_equal(a, b));
+    replace(&d0->nodes[0].host_path, "/dev/vfio/devices/vfio0");
+    replace(&d1->reason, "no longer present on the PCI bus");
+    CU_ASSERT_FALSE(inventory_equal(a, b));
+    replace(&d1->reason, "bound to nvidia, not to a VFIO driver");
+    replace(&b->resources[0].socket, "kgdp-other.sock");
+    CU_ASSERT_FALSE(inventory_equal(a, b));
+    replace(&b->resources[0].socket, "kgdp-pgpu.sock");
+    CU_ASSERT_TRUE(inventory_equal(a, b));
+    b->resources[0].n_devices = 1; /* the second is still freed: clear uses n_devices */
+    CU_ASSERT_FALSE(inventory_equal(a, b));
+    b->resources[0].n_devices = 2;
+    inventory_unref(a);
+    inventory_unref(b);
+}
+
+static void
+test_lookups_and_refs(void)
+{
+    struct inventory *inv = make();
+    const struct inv_allocation empty = {0};
+    struct inv_allocation a = empty;
+    struct topo_error err = TOPO_ERROR_INIT;
+
+    CU_ASSERT_EQUAL(inventory_find_resource(inv, "nvidia.com/pgpu"), 0);
+    CU_ASSERT_EQUAL(inventory_find_resource(inv, "nvidia.com/nvswitch"), -ENOENT);
+    CU_ASSERT_EQUAL(inventory_find_device(&inv->resources[0], "0000:2a:00.0"), 1);
+    CU_ASSERT_EQUAL(inventory_find_device(&inv->resources[0], "0000:99:00.0"), -ENOENT);
+    /* no ops: the wrappers refuse instead of crashing */
+    CU_ASSERT_EQUAL(inventory_allocate(inv, 0, NULL, 0, &a, &err), -EOPNOTSUPP);
+    CU_ASSERT_EQUAL(memcmp(&a, &empty, sizeof(a)), 0);
+    CU_ASSERT_EQUAL(inv->refcount, 1);
+    CU_ASSERT_PTR_EQUAL(inventory_ref(inv), inv);
+    CU_ASSERT_EQUAL(inv->refcount, 2);
+    inventory_unref(inv);
+    CU_ASSERT_EQUAL(inv->refcount, 1);
+    inventory_unref(inv);
+    inventory_unref(NULL);
+}
+
+TEST_SUITE(inventory, NULL, NULL, {"equal", test_equal}, {"lookups and refs", test_lookups_and_refs})

@@ -1,0 +1,121 @@
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "topology/base/error.h"
+
+/* The host model: what a scan of <sysfs-root> and <dev-root> found.
+ * Built by topo_scan() (topology/scan.c), immutable afterwards, freed with
+ * topo_host_free(). Indices into functions[] are stable for its lifetime. */
+
+#define TOPO_BDF_LEN 13 /* "dddd:bb:dd.f" */
+
+enum topo_kind {
+    TOPO_KIND_OTHER = 0,   /* not NVIDIA, not a bridge */
+    TOPO_KIND_BRIDGE,      /* PCI-to-PCI bridge / root or switch port (class 0x0604) */
+    TOPO_KIND_GPU,         /* NVIDIA class 0x0300 or 0x0302 */
+    TOPO_KIND_NVSWITCH,    /* NVIDIA class 0x0680 */
+    TOPO_KIND_COMPANION,   /* any other NVIDIA function (audio 0x0403, ...) */
+};
+
+enum topo_family {
+    TOPO_FAMILY_OTHER = 0,
+    TOPO_FAMILY_HOPPER,
+    TOPO_FAMILY_BLACKWELL,
+};
+
+/* GPU-to-GPU distance classes, closest first (cf. `nvidia-smi topo -m`). */
+enum topo_distance {
+    TOPO_DIST_SELF = 0,
+    TOPO_DIST_PIX,  /* at most one PCIe switch between them */
+    TOPO_DIST_PXB,  /* several PCIe switches, same root port / host bridge path not crossed */
+    TOPO_DIST_PHB,  /* through the same PCIe host bridge (root complex) */
+    TOPO_DIST_NODE, /* different host bridges, same NUMA node */
+    TOPO_DIST_SYS,  /* across NUMA nodes (or NUMA unknown) */
+};
+
+enum topo_iommu_mode {
+    TOPO_IOMMU_AUTO = 0,
+    TOPO_IOMMU_IOMMUFD,
+    TOPO_IOMMU_LEGACY,
+};
+
+struct topo_function {
+    char bdf[TOPO_BDF_LEN + 1]; /* canonical, lower-case: "0000:18:00.0" */
+    uint16_t vendor;
+    uint16_t device;
+    uint32_t class_code; /* 24-bit: base, sub, prog-if; e.g. 0x030200 */
+    enum topo_kind kind;
+    enum topo_family family;
+    char *model;       /* NVIDIA functions: table name, pci.ids, or "device-XXXX"; else NULL */
+    char *driver;      /* bound driver name, NULL when none */
+    bool vfio;         /* driver is vfio-pci or a vfio variant (nvgrace_gpu_vfio_pci, ...) */
+    int iommu_group;   /* -1: none */
+    int vfio_cdev;     /* N of vfio-dev/vfioN, -1: none */
+    bool cdev_node;    /* <dev-root>/vfio/devices/vfioN exists */
+    int numa_node;     /* -1: unknown */
+    bool is_vf;        /* SR-IOV virtual function (has physfn) */
+    int physfn;        /* index of the PF when is_vf, else -1 */
+    int parent;        /* index of the upstream bridge in functions[], -1 at a root port's top */
+    int root_port;     /* index of the root port above it (itself if it is one), -1 if none */
+    char *host_bridge; /* name of the sysfs directory above the root port ("pci0000:00"), or NULL */
+};
+
+struct topo_group {
+    int id;
+    bool dev_node;      /* <dev-root>/vfio/<id> exists */
+    size_t n_members;
+    size_t *members;    /* indices into functions[], sorted by BDF */
+    bool viable;        /* every member is a bridge or VFIO-bound */
+    char *not_viable;   /* NULL when viable, else "0000:18:00.1 bound to snd_hda_intel" */
+};
+
+struct topo_host {
+    size_t n_functions;
+    struct topo_function *functions; /* sorted by BDF */
+    size_t n_groups;
+    struct topo_group *groups;       /* sorted by id */
+    bool dev_iommu;       /* <dev-root>/iommu exists */
+    bool dev_vfio;        /* <dev-root>/vfio/vfio exists */
+    bool iommufd;         /* resolved from the requested mode and what exists */
+    size_t n_warnings;
+    char **warnings;      /* one line each, naming the path concerned */
+    size_t n_numa_nodes;  /* rows/columns of numa_distance (node ids 0..n-1) */
+    uint8_t *numa_distance; /* SLIT distances, row-major (10 = local); NULL when unknown */
+};
+
+struct topo_scan_options {
+    const char *sysfs_root; /* default "/sys" */
+    const char *dev_root;   /* default "/dev" */
+    enum topo_iommu_mode iommu;
+};
+
+/* Scan the host. Returns 0 and a new host in *ret_host (caller frees with
+ * topo_host_free), or -errno when the roots cannot be opened at all.
+ * Damaged entries never fail the scan: they become warnings. */
+int topo_scan(const struct topo_scan_options *opts, struct topo_host **ret_host,
+              struct topo_error *err);
+
+/* Free a host model; NULL is accepted. */
+void topo_host_free(struct topo_host *host);
+
+/* Index of the function with this BDF, or -ENOENT. */
+int topo_host_find(const struct topo_host *host, const char *bdf);
+
+/* The group with this id, or NULL. */
+const struct topo_group *topo_host_group(const struct topo_host *host, int id);
+
+/* SLIT distance between NUMA nodes a and b (10 = same node), or -ENOENT
+ * when either is unknown or the host has no distance table. */
+int topo_numa_distance(const struct topo_host *host, int a, int b);
+
+/* Distance class between two functions (indices) of the host. */
+enum topo_distance topo_distance(const struct topo_host *host, size_t a, size_t b);
+
+/* Is this GPU/NVSwitch assignable as a whole device: a PF (not a VF),
+ * VFIO-bound, in an IOMMU group, group viable. When false and reason is not
+ * NULL, a one-line human reason without the function's own address
+ * ("bound to nvidia, not to a VFIO driver") is written there (truncated to len). */
+bool topo_assignable(const struct topo_host *host, size_t index, char *reason, size_t len);

@@ -1,0 +1,230 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topology/base/cleanup.h"
+#include "topology/host/host-priv.h"
+#include "topology/host/sysfs.h"
+
+/* IOMMU groups. The ids come from one listing of kernel/iommu_groups;
+ * membership from each function's iommu_group link (already read by the
+ * scan). VFIO checks the group's devices/ directory, so that directory
+ * is listed, and wins, for every group that holds an NVIDIA function: the
+ * ones we may hand out. It is also listed for a group no function links
+ * to, which only a damaged or changing sysfs shows. Listing every group
+ * would cost four syscalls per group (one per function on most hosts). */
+
+#define NVIDIA_VENDOR 0x10de
+
+static int
+size_cmp(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static int
+group_cmp(const void *a, const void *b)
+{
+    const struct topo_group *x = a, *y = b;
+
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int
+int_cmp(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static int
+add_member(struct topo_group *g, size_t idx)
+{
+    size_t *v = realloc(g->members, (g->n_members + 1) * sizeof(*v));
+
+    if (!v)
+        return -ENOMEM;
+    v[g->n_members++] = idx;
+    g->members = v;
+    return 0;
+}
+
+struct listing {
+    struct topo_host *host;
+    const char *sysfs_root;
+    const char *path;
+    struct topo_group *g;
+};
+
+static int
+member_entry(const char *name, void *ctx)
+{
+    struct listing *l = ctx;
+    int idx = topo_host_find(l->host, name);
+
+    if (idx < 0) {
+        topo_host_warn(l->host, "%s/%s/%s: member is not a scanned PCI function", l->sysfs_root,
+                       l->path, name);
+        return 0;
+    }
+    return add_member(l->g, (size_t)idx);
+}
+
+/* Replace the link-derived members of g by what devices/ lists. */
+static int
+list_members(struct topo_host *host, int sys_fd, const char *sysfs_root, struct topo_group *g)
+{
+    char path[64];
+    struct listing l = {host, sysfs_root, path, g};
+    int r;
+
+    snprintf(path, sizeof(path), "kernel/iommu_groups/%d/devices", g->id);
+    free(g->members);
+    g->members = NULL;
+    g->n_members = 0;
+    r = topo_sysfs_list(sys_fd, path, member_entry, &l);
+    if (r == -ENOMEM)
+        return r;
+    if (r < 0)
+        topo_host_warn(host, "%s/%s: %s", sysfs_root, path, strerror(-r));
+    /* functions[] is sorted by BDF, so index order is BDF order. */
+    qsort(g->members, g->n_members, sizeof(size_t), size_cmp);
+    return 0;
+}
+
+/* Viable for VFIO: every member is a bridge or bound to a VFIO driver. */
+static int
+judge_group(const struct topo_host *host, struct topo_group *g)
+{
+    g->viable = true;
+    for (size_t i = 0; i < g->n_members; i++) {
+        const struct topo_function *f = &host->functions[g->members[i]];
+        int r;
+
+        if (f->kind == TOPO_KIND_BRIDGE || f->vfio)
+            continue;
+        g->viable = false;
+        if (f->driver)
+            r = asprintf(&g->not_viable, "%s bound to %s", f->bdf, f->driver);
+        else
+            r = asprintf(&g->not_viable, "%s has no driver", f->bdf);
+        if (r < 0) {
+            g->not_viable = NULL;
+            return -ENOMEM;
+        }
+        break;
+    }
+    return 0;
+}
+
+struct id_list {
+    struct topo_host *host;
+    const char *sysfs_root; /* NULL: skip names that are not numbers silently */
+    int *ids;
+    size_t n, cap;
+};
+
+static int
+id_entry(const char *name, void *ctx)
+{
+    struct id_list *l = ctx;
+    int id;
+
+    if (topo_parse_int(name, &id) < 0 || id < 0) {
+        if (l->sysfs_root)
+            topo_host_warn(l->host, "%s/kernel/iommu_groups/%s: not a group number", l->sysfs_root,
+                           name);
+        return 0;
+    }
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 64;
+        int *v = realloc(l->ids, ncap * sizeof(*v));
+
+        if (!v)
+            return -ENOMEM;
+        l->ids = v;
+        l->cap = ncap;
+    }
+    l->ids[l->n++] = id;
+    return 0;
+}
+
+int
+topo_iommu_list(struct topo_host *host, int sys_fd, const char *sysfs_root)
+{
+    struct id_list l = {host, sysfs_root, NULL, 0, 0};
+    int r = topo_sysfs_list(sys_fd, "kernel/iommu_groups", id_entry, &l);
+
+    if (r == -ENOMEM) {
+        free(l.ids);
+        return r;
+    }
+    /* No directory: no IOMMU enabled, no groups, nothing is assignable. */
+    host->groups = l.n ? calloc(l.n, sizeof(*host->groups)) : NULL;
+    if (l.n && !host->groups) {
+        free(l.ids);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < l.n; i++)
+        host->groups[i].id = l.ids[i];
+    host->n_groups = l.n;
+    free(l.ids);
+    qsort(host->groups, host->n_groups, sizeof(*host->groups), group_cmp);
+    return 0;
+}
+
+static bool
+holds_nvidia(const struct topo_host *host, const struct topo_group *g)
+{
+    for (size_t i = 0; i < g->n_members; i++)
+        if (host->functions[g->members[i]].vendor == NVIDIA_VENDOR)
+            return true;
+    return false;
+}
+
+/* Which groups have a /dev/vfio/<id> node: one listing, not one stat each. */
+static int
+mark_dev_nodes(struct topo_host *host, int dev_fd)
+{
+    struct id_list l = {host, NULL, NULL, 0, 0};
+    int r = topo_sysfs_list(dev_fd, "vfio", id_entry, &l);
+
+    if (r == -ENOMEM) {
+        free(l.ids);
+        return r;
+    }
+    qsort(l.ids, l.n, sizeof(int), int_cmp);
+    for (size_t i = 0; i < host->n_groups; i++)
+        host->groups[i].dev_node =
+            l.n && bsearch(&host->groups[i].id, l.ids, l.n, sizeof(int), int_cmp);
+    free(l.ids);
+    return 0;
+}
+
+int
+topo_iommu_members(struct topo_host *host, int sys_fd, int dev_fd, const char *sysfs_root)
+{
+    int r;
+
+    for (size_t i = 0; i < host->n_functions; i++) {
+        struct topo_group *g =
+            (struct topo_group *)topo_host_group(host, host->functions[i].iommu_group);
+
+        if (g && (r = add_member(g, i)) < 0)
+            return r;
+    }
+    for (size_t i = 0; i < host->n_groups; i++) {
+        struct topo_group *g = &host->groups[i];
+
+        if ((g->n_members == 0 || holds_nvidia(host, g)) &&
+            (r = list_members(host, sys_fd, sysfs_root, g)) < 0)
+            return r;
+        if ((r = judge_group(host, g)) < 0)
+            return r;
+    }
+    return mark_dev_nodes(host, dev_fd);
+}

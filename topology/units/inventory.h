@@ -1,0 +1,127 @@
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "topology/base/error.h"
+
+/* Inventory snapshot: what the server answers from. Immutable once built,
+ * reference-counted (atomic), shared between the gRPC thread and the
+ * rescan thread. Built from a host model by inventory_build() (allocation
+ * rules, topology/), or by tests from hand-written data with
+ * inventory_new() and their own ops. */
+
+enum inv_mode {
+    INV_MODE_PASSTHROUGH = 0,
+    INV_MODE_MULTI,
+    INV_MODE_PPCIE,
+};
+
+struct inv_device_node {
+    char *path;      /* path inside the container/VM: "/dev/vfio/devices/vfio3" */
+    char *host_path; /* the same node under the dev root: "<dev-root>/vfio/devices/vfio3" */
+};
+
+struct inv_device {
+    char *id;        /* kubelet device ID: canonical PCI address */
+    bool healthy;
+    int numa_node;   /* -1: unknown (TopologyInfo left out) */
+    char *reason;    /* why unhealthy; NULL when healthy */
+    size_t n_nodes;  /* the device nodes Allocate returns for this device alone */
+    struct inv_device_node *nodes;
+};
+
+struct inv_resource {
+    char *name;      /* "nvidia.com/pgpu" */
+    char *socket;    /* bare socket file name in the kubelet dir: "kgdp-pgpu.sock" */
+    size_t n_devices;
+    struct inv_device *devices; /* sorted by id */
+};
+
+/* What Allocate returns for one container request. */
+struct inv_allocation {
+    size_t n_nodes;
+    struct inv_device_node *nodes; /* de-duplicated, sorted by path */
+    size_t n_cdi;
+    char **cdi_names;              /* "nvidia.com/pgpu=0000:18:00.0" */
+    size_t n_envs;
+    char **env_keys;
+    char **env_values;
+};
+
+struct inventory;
+
+/* Allocation behaviour of a snapshot. Errors: -EINVAL for a request that is
+ * malformed (unknown or duplicate ID, bad size) -> INVALID_ARGUMENT;
+ * -EPERM (mode rule, splitting a unit) or -ENODEV (unhealthy, no longer
+ * VFIO-bound) -> FAILED_PRECONDITION; anything else -> INTERNAL. err->msg is
+ * shown to the user as is. */
+struct inventory_ops {
+    int (*preferred)(const struct inventory *inv, size_t resource, const char *const *available,
+                     size_t n_available, const char *const *must, size_t n_must, size_t size,
+                     char ***ret_ids, size_t *ret_n, struct topo_error *err);
+    int (*allocate)(const struct inventory *inv, size_t resource, const char *const *ids,
+                    size_t n_ids, struct inv_allocation *ret, struct topo_error *err);
+    void (*free_priv)(void *priv);
+};
+
+struct inventory {
+    int refcount;                /* atomic; use inventory_ref/unref */
+    uint64_t generation;         /* increases with every published snapshot */
+    size_t n_resources;
+    struct inv_resource *resources; /* sorted by name */
+    const struct inventory_ops *ops;
+    void *priv;                  /* owned; freed by ops->free_priv */
+};
+
+/* New empty snapshot with refcount 1 and the given ops/priv (priv owned). */
+struct inventory *inventory_new(const struct inventory_ops *ops, void *priv);
+
+/* Take / drop a reference; unref frees at zero. NULL accepted. */
+struct inventory *inventory_ref(struct inventory *inv);
+void inventory_unref(struct inventory *inv);
+
+/* Resource index by name, or -ENOENT. */
+int inventory_find_resource(const struct inventory *inv, const char *name);
+
+/* Device index within a resource by id, or -ENOENT. */
+int inventory_find_device(const struct inv_resource *res, const char *id);
+
+/* Wrappers over ops; -EOPNOTSUPP when the op is missing. Outputs are owned
+ * by the caller: free ids with inventory_free_strv, allocations with
+ * inventory_allocation_clear. */
+int inventory_preferred(const struct inventory *inv, size_t resource, const char *const *available,
+                        size_t n_available, const char *const *must, size_t n_must, size_t size,
+                        char ***ret_ids, size_t *ret_n, struct topo_error *err);
+int inventory_allocate(const struct inventory *inv, size_t resource, const char *const *ids,
+                       size_t n_ids, struct inv_allocation *ret, struct topo_error *err);
+
+void inventory_free_strv(char **v, size_t n);
+void inventory_allocation_clear(struct inv_allocation *a);
+void inventory_device_clear(struct inv_device *d);
+void inventory_resource_clear(struct inv_resource *r);
+
+/* True when both snapshots would produce the same ListAndWatch lists, CDI
+ * content and refusals (resources, ids, health and its reason, NUMA, nodes). */
+bool inventory_equal(const struct inventory *a, const struct inventory *b);
+
+/* What a host model becomes a snapshot under (topology/build.c). */
+struct inv_policy {
+    enum inv_mode mode;
+    const char *domain;         /* resource domain: "nvidia.com" */
+    const char *gpu_alias;      /* "pgpu"; "" = one resource per GPU model */
+    const char *nvswitch_alias; /* "nvswitch"; "" = one resource per NVSwitch model */
+    const char *sysfs_root;     /* Allocate re-checks driver bindings here */
+    const char *dev_root;       /* host paths of device nodes are under it */
+    const struct inventory *previous; /* devices it listed that are gone now stay listed,
+                                       * Unhealthy; NULL: none */
+};
+
+struct topo_host;
+
+/* Build a snapshot (refcount 1) from a host model: units, resources,
+ * health, device nodes and the allocation ops. The snapshot keeps what it
+ * needs from host (it does not borrow it). 0 or -errno with err. */
+int inventory_build(const struct topo_host *host, const struct inv_policy *policy,
+                    struct inventory **ret, struct topo_error *err);
