@@ -62,6 +62,11 @@ int cdi_spec_file_name(const char *kind, char **ret, struct topo_error *err);
 
 /* Name rules of the CDI library (and its parser's limits): 0 or -EINVAL with
  * the reason in err. */
+/* The fully qualified CDI device name "<kind>=<name>"
+ * ("nvidia.com/pgpu=0000:18:00.0"), which consumers resolve through the
+ * specs. 0 and *ret (owned by the caller), or -ENOMEM. */
+int cdi_qualified_name(const char *kind, const char *name, char **ret);
+
 int cdi_validate_vendor(const char *vendor, struct topo_error *err);
 int cdi_validate_class(const char *class_name, struct topo_error *err);
 int cdi_validate_kind(const char *kind, struct topo_error *err);

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,4 +206,15 @@ cdi_spec_validate(const struct cdi_spec *spec, struct topo_error *err)
     if (r < 0)
         topo_error_prefix(err, "CDI spec %s", spec->kind ? spec->kind : "(no kind)");
     return r;
+}
+
+int
+cdi_qualified_name(const char *kind, const char *name, char **ret)
+{
+    char *q;
+
+    if (asprintf(&q, "%s=%s", kind, name) < 0)
+        return -ENOMEM;
+    *ret = q;
+    return 0;
 }

@@ -1,5 +1,10 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "cdi/cdi.h"
 #include "plugin/grpc/pb_inventory.h"
 
 /* One block per device keeps allocation and freeing trivial. */
@@ -68,11 +73,91 @@ struct pb_allocation {
     V1beta1__ContainerAllocateResponse resp;
     V1beta1__DeviceSpec *specs;
     V1beta1__CDIDevice *cdi;
-    V1beta1__ContainerAllocateResponse__EnvsEntry *envs;
+    char **cdi_names; /* owned */
+    size_t n_cdi_names;
+    V1beta1__ContainerAllocateResponse__EnvsEntry env;
+    V1beta1__ContainerAllocateResponse__EnvsEntry *envs[1];
+    char *env_key, *env_value; /* owned */
 };
 
+/* The env variable the Go plugins set: "PCI_RESOURCE_NVIDIA_COM_PGPU". */
+static int
+env_key(const char *resource, char **ret)
+{
+    char *k;
+
+    if (asprintf(&k, "PCI_RESOURCE_%s", resource) < 0)
+        return -ENOMEM;
+    for (char *p = k; *p; p++)
+        *p = (*p == '/' || *p == '.' || *p == '-') ? '_' : (char)toupper((unsigned char)*p);
+    *ret = k;
+    return 0;
+}
+
+/* "ID,ID,...": the granted devices in the answer's order. */
+static int
+env_value(const struct inv_allocation *a, char **ret)
+{
+    size_t len = 1;
+    char *v;
+
+    for (size_t i = 0; i < a->n_ids; i++)
+        len += strlen(a->ids[i]) + 1;
+    if (!(v = calloc(1, len)))
+        return -ENOMEM;
+    for (size_t i = 0; i < a->n_ids; i++) {
+        if (i)
+            strcat(v, ",");
+        strcat(v, a->ids[i]);
+    }
+    *ret = v;
+    return 0;
+}
+
+static void
+fill_specs(struct pb_allocation *p, const struct inv_allocation *a)
+{
+    V1beta1__ContainerAllocateResponse *r = &p->resp;
+
+    for (size_t i = 0; i < a->n_nodes; i++) {
+        v1beta1__device_spec__init(&p->specs[i]);
+        p->specs[i].container_path = a->nodes[i].path;
+        p->specs[i].host_path = a->nodes[i].host_path;
+        p->specs[i].permissions = "mrw";
+        r->devices[i] = &p->specs[i];
+    }
+    r->n_devices = a->n_nodes;
+}
+
+static int
+fill_names(struct pb_allocation *p, const char *resource, const struct inv_allocation *a)
+{
+    V1beta1__ContainerAllocateResponse *r = &p->resp;
+
+    for (size_t i = 0; i < a->n_ids; i++) {
+        if (cdi_qualified_name(resource, a->ids[i], &p->cdi_names[i]) < 0)
+            return -ENOMEM;
+        p->n_cdi_names++;
+        v1beta1__cdidevice__init(&p->cdi[i]);
+        p->cdi[i].name = p->cdi_names[i];
+        r->cdi_devices[i] = &p->cdi[i];
+    }
+    r->n_cdi_devices = a->n_ids;
+    if (a->n_ids == 0)
+        return 0;
+    if (env_key(resource, &p->env_key) < 0 || env_value(a, &p->env_value) < 0)
+        return -ENOMEM;
+    v1beta1__container_allocate_response__envs_entry__init(&p->env);
+    p->env.key = p->env_key;
+    p->env.value = p->env_value;
+    p->envs[0] = &p->env;
+    r->envs = p->envs;
+    r->n_envs = 1;
+    return 0;
+}
+
 V1beta1__ContainerAllocateResponse *
-pb_container_allocation_new(const struct inv_allocation *a)
+pb_container_allocation_new(const char *resource, const struct inv_allocation *a)
 {
     struct pb_allocation *p = calloc(1, sizeof(*p));
     V1beta1__ContainerAllocateResponse *r;
@@ -82,36 +167,19 @@ pb_container_allocation_new(const struct inv_allocation *a)
     r = &p->resp;
     v1beta1__container_allocate_response__init(r);
     p->specs = calloc(a->n_nodes + 1, sizeof(*p->specs));
-    p->cdi = calloc(a->n_cdi + 1, sizeof(*p->cdi));
-    p->envs = calloc(a->n_envs + 1, sizeof(*p->envs));
+    p->cdi = calloc(a->n_ids + 1, sizeof(*p->cdi));
+    p->cdi_names = calloc(a->n_ids + 1, sizeof(*p->cdi_names));
     r->devices = calloc(a->n_nodes + 1, sizeof(*r->devices));
-    r->cdi_devices = calloc(a->n_cdi + 1, sizeof(*r->cdi_devices));
-    r->envs = calloc(a->n_envs + 1, sizeof(*r->envs));
-    if (!p->specs || !p->cdi || !p->envs || !r->devices || !r->cdi_devices || !r->envs) {
+    r->cdi_devices = calloc(a->n_ids + 1, sizeof(*r->cdi_devices));
+    if (!p->specs || !p->cdi || !p->cdi_names || !r->devices || !r->cdi_devices) {
         pb_container_allocation_free(r);
         return NULL;
     }
-    for (size_t i = 0; i < a->n_nodes; i++) {
-        v1beta1__device_spec__init(&p->specs[i]);
-        p->specs[i].container_path = a->nodes[i].path;
-        p->specs[i].host_path = a->nodes[i].host_path;
-        p->specs[i].permissions = "mrw";
-        r->devices[i] = &p->specs[i];
+    fill_specs(p, a);
+    if (fill_names(p, resource, a) < 0) {
+        pb_container_allocation_free(r);
+        return NULL;
     }
-    r->n_devices = a->n_nodes;
-    for (size_t i = 0; i < a->n_cdi; i++) {
-        v1beta1__cdidevice__init(&p->cdi[i]);
-        p->cdi[i].name = a->cdi_names[i];
-        r->cdi_devices[i] = &p->cdi[i];
-    }
-    r->n_cdi_devices = a->n_cdi;
-    for (size_t i = 0; i < a->n_envs; i++) {
-        v1beta1__container_allocate_response__envs_entry__init(&p->envs[i]);
-        p->envs[i].key = a->env_keys[i];
-        p->envs[i].value = a->env_values[i];
-        r->envs[i] = &p->envs[i];
-    }
-    r->n_envs = a->n_envs;
     return r;
 }
 
@@ -125,9 +193,10 @@ pb_container_allocation_free(V1beta1__ContainerAllocateResponse *msg)
         return;
     free(p->specs);
     free(p->cdi);
-    free(p->envs);
+    inventory_free_strv(p->cdi_names, p->n_cdi_names);
+    free(p->env_key);
+    free(p->env_value);
     free(msg->devices);
     free(msg->cdi_devices);
-    free(msg->envs);
     free(p);
 }

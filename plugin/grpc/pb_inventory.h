@@ -14,7 +14,9 @@
 V1beta1__ListAndWatchResponse *pb_list_response_new(const struct inv_resource *res);
 void pb_list_response_free(V1beta1__ListAndWatchResponse *msg);
 
-/* One container's Allocate answer: a DeviceSpec (permissions "mrw") per
- * node, the CDI names and the env. NULL when out of memory. */
-V1beta1__ContainerAllocateResponse *pb_container_allocation_new(const struct inv_allocation *a);
+/* One container's Allocate answer for resource: a DeviceSpec (permissions
+ * "mrw") per node, the CDI name of every device and PCI_RESOURCE_<NAME> =
+ * the device IDs. NULL when out of memory. */
+V1beta1__ContainerAllocateResponse *pb_container_allocation_new(const char *resource,
+                                                                const struct inv_allocation *a);
 void pb_container_allocation_free(V1beta1__ContainerAllocateResponse *msg);

@@ -236,18 +236,6 @@ fake_inventory_loader(const struct plugin_options *o, void *ctx, struct inventor
     return fake_inventory_load(path, o->dev_root, ret, err);
 }
 
-char *
-fake_inventory_env_name(const char *resource)
-{
-    char *name;
-
-    if (asprintf(&name, "PCI_RESOURCE_%s", resource) < 0)
-        return NULL;
-    for (char *p = name + 13; *p; p++)
-        *p = (*p == '/' || *p == '.' || *p == '-') ? '_' : (char)toupper((unsigned char)*p);
-    return name;
-}
-
 static int
 check_ids(const struct inv_resource *res, const char *const *ids, size_t n, struct topo_error *err)
 {
@@ -307,34 +295,15 @@ fake_preferred(const struct inventory *inv, size_t resource, const char *const *
     return 0;
 }
 
-/* Fill a's CDI names and env; the nodes are added by the caller. */
+/* Fill a's device IDs (in request order); the nodes are added by the caller. */
 static int
-fill_names(const struct inv_resource *res, const char *const *ids, size_t n_ids,
-           struct inv_allocation *a)
+fill_ids(const char *const *ids, size_t n_ids, struct inv_allocation *a)
 {
-    size_t len = 1;
-    char *v;
-
-    a->cdi_names = calloc(n_ids + 1, sizeof(char *));
-    a->env_keys = calloc(1, sizeof(char *));
-    a->env_values = calloc(1, sizeof(char *));
-    if (!a->cdi_names || !a->env_keys || !a->env_values)
+    if (!(a->ids = calloc(n_ids + 1, sizeof(char *))))
         return -ENOMEM;
-    for (size_t i = 0; i < n_ids; i++, a->n_cdi++) {
-        if (asprintf(&a->cdi_names[i], "%s=%s", res->name, ids[i]) < 0)
+    for (size_t i = 0; i < n_ids; i++, a->n_ids++)
+        if (!(a->ids[i] = strdup(ids[i])))
             return -ENOMEM;
-        len += strlen(ids[i]) + 1;
-    }
-    a->n_envs = 1;
-    a->env_keys[0] = fake_inventory_env_name(res->name);
-    a->env_values[0] = v = calloc(1, len);
-    if (!a->env_keys[0] || !v)
-        return -ENOMEM;
-    for (size_t i = 0; i < n_ids; i++) {
-        if (i)
-            strcat(v, ",");
-        strcat(v, ids[i]);
-    }
     return 0;
 }
 
@@ -387,7 +356,7 @@ fake_allocate(const struct inventory *inv, size_t resource, const char *const *i
             return topo_error_set(err, -ENODEV, "%s is unhealthy: %s", d->id,
                                   d->reason ? d->reason : "unknown reason");
     }
-    r = fill_names(res, ids, n_ids, &a);
+    r = fill_ids(ids, n_ids, &a);
     for (size_t i = 0; r == 0 && i < n_ids; i++)
         r = add_nodes(&res->devices[inventory_find_device(res, ids[i])], &a);
     if (r < 0) {

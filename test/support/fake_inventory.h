@@ -34,7 +34,3 @@ int fake_inventory_load(const char *path, const char *dev_root, struct inventory
  * with o->dev_root; ctx unused. -ENOENT when the variable is unset. */
 int fake_inventory_loader(const struct plugin_options *o, void *ctx, struct inventory **ret,
                           struct topo_error *err);
-
-/* The env variable name for a resource: "PCI_RESOURCE_NVIDIA_COM_PGPU"
- * (caller frees), or NULL when out of memory. */
-char *fake_inventory_env_name(const char *resource);

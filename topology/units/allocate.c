@@ -1,4 +1,3 @@
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -142,49 +141,19 @@ add_nodes(struct inv_allocation *a, const struct inv_device *dev)
     return 0;
 }
 
-static int
-env_key(const char *resource, char **ret)
-{
-    char *k;
-
-    if (asprintf(&k, "PCI_RESOURCE_%s", resource) < 0)
-        return -ENOMEM;
-    for (char *p = k; *p; p++)
-        *p = (*p == '/' || *p == '.' || *p == '-') ? '_' : (char)toupper((unsigned char)*p);
-    *ret = k;
-    return 0;
-}
-
 /* Devices in ID order (the resource's order) make the answer stable. */
 static int
 fill_allocation(const struct inv_resource *res, const bool *picked, size_t n,
                 struct inv_allocation *a)
 {
-    size_t vlen = 0, c = 0;
-
-    a->cdi_names = calloc(n, sizeof(*a->cdi_names));
-    a->env_keys = calloc(1, sizeof(*a->env_keys));
-    a->env_values = calloc(1, sizeof(*a->env_values));
-    if (!a->cdi_names || !a->env_keys || !a->env_values)
-        return -ENOMEM;
-    for (size_t d = 0; d < res->n_devices; d++)
-        if (picked[d])
-            vlen += strlen(res->devices[d].id) + 1;
-    a->env_values[0] = calloc(1, vlen + 1);
-    a->n_envs = 1;
-    if (!a->env_values[0] || env_key(res->name, &a->env_keys[0]) < 0)
+    if (!(a->ids = calloc(n, sizeof(*a->ids))))
         return -ENOMEM;
     for (size_t d = 0; d < res->n_devices; d++) {
         if (!picked[d])
             continue;
-        if (c)
-            strcat(a->env_values[0], ",");
-        strcat(a->env_values[0], res->devices[d].id);
-        if (asprintf(&a->cdi_names[c], "%s=%s", res->name, res->devices[d].id) < 0) {
-            a->cdi_names[c] = NULL;
+        if (!(a->ids[a->n_ids] = strdup(res->devices[d].id)))
             return -ENOMEM;
-        }
-        a->n_cdi = ++c;
+        a->n_ids++;
         if (add_nodes(a, &res->devices[d]) < 0)
             return -ENOMEM;
     }

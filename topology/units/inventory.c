@@ -126,9 +126,7 @@ inventory_allocation_clear(struct inv_allocation *a)
         free(a->nodes[i].host_path);
     }
     free(a->nodes);
-    inventory_free_strv(a->cdi_names, a->n_cdi);
-    inventory_free_strv(a->env_keys, a->n_envs);
-    inventory_free_strv(a->env_values, a->n_envs);
+    inventory_free_strv(a->ids, a->n_ids);
     memset(a, 0, sizeof(*a));
 }
 

@@ -43,11 +43,8 @@ struct inv_resource {
 struct inv_allocation {
     size_t n_nodes;
     struct inv_device_node *nodes; /* de-duplicated, sorted by path */
-    size_t n_cdi;
-    char **cdi_names;              /* "nvidia.com/pgpu=0000:18:00.0" */
-    size_t n_envs;
-    char **env_keys;
-    char **env_values;
+    size_t n_ids;
+    char **ids;                    /* the devices granted, in the order of the answer */
 };
 
 struct inventory;

@@ -67,19 +67,19 @@ fx_allocate(struct fx_run *run, const struct inventory *inv, size_t r, const cha
         fprintf(stderr, "\nAllocate %s of %s: %s\n", ids[0], inv->resources[r].name, err.msg);
     run->n++;
     CU_ASSERT_EQUAL_FATAL(err.code, 0);
-    CU_ASSERT_EQUAL_FATAL(fa->a.n_cdi, n);
+    CU_ASSERT_EQUAL_FATAL(fa->a.n_ids, n);
     CU_ASSERT_FATAL(fa->a.n_nodes > 0);
     f = open_memstream(&fa->arg, &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     for (size_t i = 0; i < n; i++) {
-        _cleanup_free_ char *want = NULL;
+        _cleanup_free_ char *name = NULL;
         bool found = false;
 
-        CU_ASSERT_FATAL(asprintf(&want, "%s=%s", inv->resources[r].name, ids[i]) > 0);
-        for (size_t c = 0; c < fa->a.n_cdi; c++)
-            found = found || strcmp(fa->a.cdi_names[c], want) == 0;
+        for (size_t c = 0; c < fa->a.n_ids; c++)
+            found = found || strcmp(fa->a.ids[c], ids[i]) == 0;
         CU_ASSERT(found);
-        fprintf(f, "%s%s", i ? "," : "", fa->a.cdi_names[i]);
+        CU_ASSERT_EQUAL_FATAL(cdi_qualified_name(inv->resources[r].name, fa->a.ids[i], &name), 0);
+        fprintf(f, "%s%s", i ? "," : "", name);
     }
     CU_ASSERT_EQUAL_FATAL(fclose(f), 0);
 }

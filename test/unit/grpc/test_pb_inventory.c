@@ -86,7 +86,7 @@ test_allocation(void)
     V1beta1__ContainerAllocateResponse *msg, *got;
 
     CU_ASSERT_EQUAL_FATAL(inventory_allocate(inv, 1, ids, 1, &a, &err), 0);
-    msg = pb_container_allocation_new(&a);
+    msg = pb_container_allocation_new("nvidia.com/pgpu", &a);
     CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
     got = (V1beta1__ContainerAllocateResponse *)roundtrip(&msg->base);
     CU_ASSERT_PTR_NOT_NULL_FATAL(got);
@@ -110,12 +110,34 @@ static void
 test_allocation_empty(void)
 {
     struct inv_allocation a = {0};
-    V1beta1__ContainerAllocateResponse *msg = pb_container_allocation_new(&a), *got;
+    V1beta1__ContainerAllocateResponse *msg = pb_container_allocation_new("x.io/g-p", &a), *got;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
     got = (V1beta1__ContainerAllocateResponse *)roundtrip(&msg->base);
     CU_ASSERT_PTR_NOT_NULL_FATAL(got);
     CU_ASSERT_EQUAL(got->n_devices + got->n_cdi_devices + got->n_envs, 0);
+    protobuf_c_message_free_unpacked(&got->base, NULL);
+    pb_container_allocation_free(msg);
+}
+
+/* CDI names and PCI_RESOURCE_* follow the granted IDs in the answer's order;
+ * '/', '.' and '-' of the resource name become '_' in the variable name. */
+static void
+test_allocation_names(void)
+{
+    char *ids[] = {"b", "a"};
+    struct inv_allocation a = {.n_ids = 2, .ids = ids};
+    V1beta1__ContainerAllocateResponse *msg = pb_container_allocation_new("x.io/g-p", &a), *got;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
+    got = (V1beta1__ContainerAllocateResponse *)roundtrip(&msg->base);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+    CU_ASSERT_EQUAL_FATAL(got->n_cdi_devices, 2);
+    CU_ASSERT_STRING_EQUAL(got->cdi_devices[0]->name, "x.io/g-p=b");
+    CU_ASSERT_STRING_EQUAL(got->cdi_devices[1]->name, "x.io/g-p=a");
+    CU_ASSERT_EQUAL_FATAL(got->n_envs, 1);
+    CU_ASSERT_STRING_EQUAL(got->envs[0]->key, "PCI_RESOURCE_X_IO_G_P");
+    CU_ASSERT_STRING_EQUAL(got->envs[0]->value, "b,a");
     protobuf_c_message_free_unpacked(&got->base, NULL);
     pb_container_allocation_free(msg);
 }
@@ -134,4 +156,5 @@ test_unpack_empty_payload(void)
 TEST_SUITE(plugin_pb, NULL, NULL, {"list with and without NUMA", test_list},
            {"empty list", test_list_empty}, {"allocation", test_allocation},
            {"empty allocation", test_allocation_empty},
+           {"CDI names and env follow the IDs", test_allocation_names},
            {"NULL payload is Empty", test_unpack_empty_payload})

@@ -156,8 +156,8 @@ test_allocate_and_prefer(void)
     CU_ASSERT_EQUAL_FATAL(al.n_nodes, 2);
     CU_ASSERT_STRING_EQUAL(al.nodes[0].path, "/dev/vfio/devices/vfio3");
     CU_ASSERT_STRING_EQUAL(al.nodes[1].path, "/dev/vfio/devices/vfio43");
-    CU_ASSERT_EQUAL_FATAL(al.n_cdi, 1);
-    CU_ASSERT_STRING_EQUAL(al.cdi_names[0], "nvidia.com/pgpu=0000:08:00.0");
+    CU_ASSERT_EQUAL_FATAL(al.n_ids, 1);
+    CU_ASSERT_STRING_EQUAL(al.ids[0], "0000:08:00.0");
     inventory_allocation_clear(&al);
     /* preferred never proposes it, even when offered */
     CU_ASSERT_EQUAL(preferred_all(b.inv, 7, NULL, 0, got, sizeof(got)), 0);
