@@ -6,7 +6,8 @@
 
 #include <json-c/json.h>
 
-#include "plugin/config/options.h"
+#include "plugin/config/config.h"
+#include "plugin/config/values.h"
 #include "topology/base/cleanup.h"
 #include "topology/base/macros.h"
 

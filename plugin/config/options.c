@@ -6,7 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "plugin/config/config.h"
 #include "plugin/config/options.h"
+#include "plugin/config/values.h"
 #include "topology/base/cleanup.h"
 #include "topology/base/macros.h"
 
@@ -47,8 +49,6 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static const char *const mode_names[] = {"passthrough", "multi", "ppcie"};
-
 void
 plugin_usage(void)
 {
@@ -61,37 +61,6 @@ plugin_usage(void)
           "  kata-gpu-device-plugin cdi [--output DIR|-] [same roots]\n"
           "  kata-gpu-device-plugin version\n",
           stdout);
-}
-
-const char *
-plugin_mode_name(enum inv_mode mode)
-{
-    return (unsigned)mode < 3 ? mode_names[mode] : "?";
-}
-
-int
-plugin_parse_mode(const char *s, enum inv_mode *ret)
-{
-    for (int i = 0; i < 3; i++)
-        if (strcmp(s, mode_names[i]) == 0) {
-            *ret = (enum inv_mode)i;
-            return 0;
-        }
-    return -EINVAL;
-}
-
-int
-plugin_parse_iommu(const char *s, enum topo_iommu_mode *ret)
-{
-    if (strcmp(s, "auto") == 0)
-        *ret = TOPO_IOMMU_AUTO;
-    else if (strcmp(s, "iommufd") == 0)
-        *ret = TOPO_IOMMU_IOMMUFD;
-    else if (strcmp(s, "legacy") == 0)
-        *ret = TOPO_IOMMU_LEGACY;
-    else
-        return -EINVAL;
-    return 0;
 }
 
 static int

@@ -34,15 +34,5 @@ int plugin_options_parse(int argc, char **argv, struct plugin_options *ret,
                          struct topo_error *err);
 void plugin_options_free(struct plugin_options *o);
 
-/* Apply a JSON config file to o (keys: sysfsRoot, devRoot, kubeletDir,
- * cdiDir, mode, gpuAlias, nvswitchAlias, iommu, rescanInterval, logLevel,
- * cdiTakeover). Unknown keys and bad values are errors. 0 or -errno. */
-int plugin_config_load(const char *path, struct plugin_options *o, struct topo_error *err);
-
-/* Value parsers shared by flags and the config file: 0 or -EINVAL. */
-int plugin_parse_mode(const char *s, enum inv_mode *ret);
-int plugin_parse_iommu(const char *s, enum topo_iommu_mode *ret);
-const char *plugin_mode_name(enum inv_mode mode);
-
 /* Print usage to stdout. */
 void plugin_usage(void);
