@@ -11,6 +11,7 @@
 #include "plugin/events/signals.h"
 #include "plugin/events/uevent.h"
 #include "plugin/grpc/runtime.h"
+#include "plugin/grpc/socket_name.h"
 #include "plugin/grpc/socket_path.h"
 #include "plugin/log/log.h"
 #include "topology/base/cleanup.h"
@@ -29,21 +30,20 @@ static int
 check_paths(const struct plugin_options *o, const struct inventory *inv, char **ret_kubelet)
 {
     struct topo_error err = TOPO_ERROR_INIT;
+    char **names = NULL;
+    int r = plugin_socket_names(inv, &names, &err);
 
-    for (size_t i = 0; i < inv->n_resources; i++) {
+    for (size_t i = 0; r == 0 && i < inv->n_resources; i++) {
         _cleanup_free_ char *path = NULL;
 
-        if (plugin_socket_path(o->kubelet_dir, inv->resources[i].socket, &path, &err) < 0) {
-            log_error("serve_failed", "resource=%s error=%s", inv->resources[i].name,
-                      log_quote(err.msg, (char[600]){0}, 600));
-            return err.code;
-        }
+        r = plugin_socket_path(o->kubelet_dir, names[i], &path, &err);
     }
-    if (plugin_socket_path(o->kubelet_dir, "kubelet.sock", ret_kubelet, &err) < 0) {
+    plugin_socket_names_free(names, inv->n_resources);
+    if (r == 0)
+        r = plugin_socket_path(o->kubelet_dir, "kubelet.sock", ret_kubelet, &err);
+    if (r < 0)
         log_error("serve_failed", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
-        return err.code;
-    }
-    return 0;
+    return r;
 }
 
 /* A kernel event about PCI, vfio or IOMMU groups: rescan (coalesced). */

@@ -6,6 +6,8 @@
 #include "plugin/log/log.h"
 #include "plugin/events/rescan.h"
 #include "plugin/grpc/loop.h"
+#include "plugin/grpc/socket_name.h"
+#include "topology/base/cleanup.h"
 
 /* Event handling of the gRPC thread: what the mailbox brings (signals,
  * kubelet dir changes, new snapshots) turns into flags on the servers, and
@@ -73,47 +75,83 @@ plugin_loop_server_stopped(struct plugin_server *s)
 }
 
 static struct plugin_server *
-find_server(struct plugin_loop *loop, const char *resource, const char *socket)
+find_server(struct plugin_loop *loop, const char *resource)
 {
     for (struct plugin_server *s = loop->servers; s; s = s->next)
-        if (!s->removed && strcmp(s->resource, resource) == 0 &&
-            strcmp(s->socket_name, socket) == 0)
+        if (!s->removed && strcmp(s->resource, resource) == 0)
             return s;
     return NULL;
 }
 
-/* Make the set of servers follow the resources of the current snapshot. */
+static bool
+socket_taken(const struct plugin_loop *loop, const char *name)
+{
+    for (const struct plugin_server *s = loop->servers; s; s = s->next)
+        if (!s->removed && strcmp(s->socket_name, name) == 0)
+            return true;
+    return false;
+}
+
+/* A new resource's socket: its own name unless a server that stays took
+ * it (then the hashed form). 0 and *ret, or -errno (logged). */
+static int
+new_socket_name(struct plugin_loop *loop, const char *resource, const char *name, char **ret)
+{
+    int r;
+
+    if (!socket_taken(loop, name))
+        return (*ret = strdup(name)) ? 0 : -ENOMEM;
+    if ((r = plugin_socket_name(resource, true, ret)) < 0)
+        return r;
+    if (!socket_taken(loop, *ret))
+        return 0;
+    log_error("resource_failed", "resource=%s error=\"socket %s is taken\"", resource, *ret);
+    free(*ret);
+    return -EEXIST;
+}
+
+static void
+add_server(struct plugin_loop *loop, const char *resource, const char *name)
+{
+    _cleanup_free_ char *sock = NULL;
+    struct plugin_server *s;
+
+    if (new_socket_name(loop, resource, name, &sock) < 0 ||
+        !(s = plugin_server_new(loop, resource, sock)))
+        return;
+    log_info("resource_added", "resource=%s socket=%s", resource, sock);
+    s->next = loop->servers;
+    loop->servers = s;
+    if (plugin_server_start(s) == 0)
+        s->need_register = true;
+}
+
+/* Make the set of servers follow the resources of the current snapshot. A
+ * resource that stays keeps its server and socket, so the kubelet keeps
+ * the endpoint it knows. */
 static void
 sync_servers(struct plugin_loop *loop)
 {
     const struct inventory *inv = loop->inv;
-
+    struct topo_error err = TOPO_ERROR_INIT;
     struct plugin_server *next;
+    char **names = NULL;
 
     for (struct plugin_server *s = loop->servers; s; s = next) {
-        int r = inventory_find_resource(inv, s->resource);
-
         next = s->next;
-        if (!s->removed && (r < 0 || strcmp(inv->resources[r].socket, s->socket_name) != 0)) {
+        if (!s->removed && inventory_find_resource(inv, s->resource) < 0) {
             log_info("resource_removed", "resource=%s", s->resource);
             retire(loop, s);
         }
     }
-    for (size_t i = 0; i < inv->n_resources; i++) {
-        const struct inv_resource *res = &inv->resources[i];
-        struct plugin_server *s;
-
-        if (find_server(loop, res->name, res->socket))
-            continue;
-        s = plugin_server_new(loop, res);
-        if (!s)
-            continue;
-        log_info("resource_added", "resource=%s socket=%s", res->name, res->socket);
-        s->next = loop->servers;
-        loop->servers = s;
-        if (plugin_server_start(s) == 0)
-            s->need_register = true;
+    if (plugin_socket_names(inv, &names, &err) < 0) {
+        log_error("resources_failed", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
+        return;
     }
+    for (size_t i = 0; i < inv->n_resources; i++)
+        if (!find_server(loop, inv->resources[i].name))
+            add_server(loop, inv->resources[i].name, names[i]);
+    plugin_socket_names_free(names, inv->n_resources);
 }
 
 static void

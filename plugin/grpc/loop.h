@@ -121,9 +121,11 @@ void plugin_wake_destroy(struct plugin_loop *loop);
 
 /* server.c */
 
-/* New server for res (one reference, the caller's; not started), or NULL
- * (out of memory, socket path too long: logged). */
-struct plugin_server *plugin_server_new(struct plugin_loop *loop, const struct inv_resource *res);
+/* New server for resource on socket_name in the kubelet dir (one
+ * reference, the caller's; not started), or NULL (out of memory, socket
+ * path too long: logged). */
+struct plugin_server *plugin_server_new(struct plugin_loop *loop, const char *resource,
+                                        const char *socket_name);
 /* Bind the socket, start a grpc_server and accept calls (DOWN -> SERVING).
  * 0, or -errno with the server left DOWN (logged). */
 int plugin_server_start(struct plugin_server *s);

@@ -6,24 +6,34 @@
 
 #include "plugin/grpc/loop.h"
 #include "plugin/grpc/runtime.h"
+#include "plugin/grpc/socket_name.h"
 #include "plugin/log/log.h"
 
 static int
 start_servers(struct plugin_loop *loop)
 {
-    for (size_t i = loop->inv->n_resources; i-- > 0;) {
-        struct plugin_server *s = plugin_server_new(loop, &loop->inv->resources[i]);
-        int r;
+    struct topo_error err = TOPO_ERROR_INIT;
+    char **names = NULL;
+    int r = 0;
 
-        if (!s)
-            return -ENOMEM;
+    if ((r = plugin_socket_names(loop->inv, &names, &err)) < 0) {
+        log_error("serve_failed", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
+        return r;
+    }
+    for (size_t i = loop->inv->n_resources; r == 0 && i-- > 0;) {
+        struct plugin_server *s = plugin_server_new(loop, loop->inv->resources[i].name, names[i]);
+
+        if (!s) {
+            r = -ENOMEM;
+            break;
+        }
         s->next = loop->servers;
         loop->servers = s;
-        if ((r = plugin_server_start(s)) < 0)
-            return r;
-        s->need_register = true;
+        if ((r = plugin_server_start(s)) == 0)
+            s->need_register = true;
     }
-    return 0;
+    plugin_socket_names_free(names, loop->inv->n_resources);
+    return r;
 }
 
 static void

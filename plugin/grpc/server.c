@@ -52,7 +52,7 @@ shutdown_done(struct plugin_tag *tag, bool ok)
 }
 
 struct plugin_server *
-plugin_server_new(struct plugin_loop *loop, const struct inv_resource *res)
+plugin_server_new(struct plugin_loop *loop, const char *resource, const char *socket_name)
 {
     struct topo_error err = TOPO_ERROR_INIT;
     struct plugin_server *s = calloc(1, sizeof(*s));
@@ -64,12 +64,12 @@ plugin_server_new(struct plugin_loop *loop, const struct inv_resource *res)
     s->state = PLUGIN_SRV_DOWN;
     s->shutdown_tag.done = shutdown_done;
     s->reg.backoff = (struct plugin_backoff)PLUGIN_BACKOFF_INIT(100, 5000);
-    s->resource = strdup(res->name);
-    s->socket_name = strdup(res->socket);
+    s->resource = strdup(resource);
+    s->socket_name = strdup(socket_name);
     if (!s->resource || !s->socket_name ||
-        plugin_socket_path(loop->opts->kubelet_dir, res->socket, &s->socket_path, &err) < 0) {
+        plugin_socket_path(loop->opts->kubelet_dir, socket_name, &s->socket_path, &err) < 0) {
         if (err.code)
-            log_error("server_failed", "resource=%s error=\"%s\"", res->name, err.msg);
+            log_error("server_failed", "resource=%s error=\"%s\"", resource, err.msg);
         plugin_server_unref(s);
         return NULL;
     }

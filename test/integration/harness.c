@@ -141,7 +141,7 @@ harness_write_inventory(struct harness *h, const struct h_inv *inv)
     for (size_t i = 0; i < inv->n_res; i++) {
         const struct h_res *res = &inv->res[i];
 
-        fprintf(f, "resource %s %s\n", res->name, res->socket);
+        fprintf(f, "resource %s\n", res->name);
         for (size_t j = 0; j < res->n_devs && r == 0; j++) {
             const struct h_dev *d = &res->devs[j];
 

@@ -108,11 +108,6 @@ parse_resource(struct inventory *inv, char **tok, struct topo_error *err)
 
     if (inventory_find_resource(inv, tok[0]) >= 0)
         return topo_error_set(err, -EINVAL, "duplicate resource %s", tok[0]);
-    for (size_t i = 0; i < inv->n_resources; i++)
-        if (strcmp(inv->resources[i].socket, tok[1]) == 0)
-            return topo_error_set(err, -EINVAL, "socket %s used twice", tok[1]);
-    if (strchr(tok[1], '/'))
-        return topo_error_set(err, -EINVAL, "socket '%s' is not a bare file name", tok[1]);
     res = realloc(inv->resources, (inv->n_resources + 1) * sizeof(*res));
     if (!res)
         return topo_error_set(err, -ENOMEM, "out of memory");
@@ -120,9 +115,8 @@ parse_resource(struct inventory *inv, char **tok, struct topo_error *err)
     res = &inv->resources[inv->n_resources];
     memset(res, 0, sizeof(*res));
     res->name = strdup(tok[0]);
-    res->socket = strdup(tok[1]);
     inv->n_resources++;
-    if (!res->name || !res->socket)
+    if (!res->name)
         return topo_error_set(err, -ENOMEM, "out of memory");
     return 0;
 }
@@ -156,8 +150,8 @@ parse_line(struct inventory *inv, char *line, const char *dev_root, struct topo_
     if (n == 0)
         return 0;
     if (strcmp(tok[0], "resource") == 0) {
-        if (n != 3)
-            return topo_error_set(err, -EINVAL, "expected: resource <name> <socket>");
+        if (n != 2)
+            return topo_error_set(err, -EINVAL, "expected: resource <name>");
         return parse_resource(inv, tok + 1, err);
     }
     if (strcmp(tok[0], "device") == 0) {

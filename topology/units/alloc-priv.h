@@ -62,8 +62,6 @@ int alloc_resource_names(const struct topo_host *host, const struct inv_policy *
 /* Valid extended resource name "domain/name" (kubelet's rule)? */
 bool alloc_resource_name_valid(const char *name);
 
-/* Short, unique socket file names for res[0..n); 0 or -errno. */
-int alloc_socket_names(struct inv_resource *res, size_t n, struct topo_error *err);
 
 /* Device nodes that Allocate returns for function fn alone (iommufd cdevs
  * of the VFIO members of its group, or /dev/vfio/vfio + /dev/vfio/<group>),

@@ -11,7 +11,7 @@
  * switches stay with the NVIDIA driver gets no switch resource). A device
  * that the previous snapshot listed and that is no longer on the bus
  * (hot-unplug, fell off the bus) stays listed, unhealthy, under its old
- * resource and socket: without it the kubelet would drop capacity
+ * resource: without it the kubelet would drop capacity
  * silently. A device that is still on the bus but no longer listed
  * (NVSwitches all handed back to the NVIDIA driver) is not vanished. */
 
@@ -114,42 +114,6 @@ str_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Does a listed function of this host fall in resource? */
-static bool
-has_listed(const struct build_ctx *c, const char *resource)
-{
-    for (size_t i = 0; i < c->n; i++)
-        if (strcmp(c->names[i], resource) == 0)
-            return true;
-    return false;
-}
-
-/* A resource that only vanished devices keep alive keeps its previous
- * socket, so the kubelet sees the same endpoint, unless another resource
- * took that name since. */
-static int
-keep_previous_sockets(struct build_ctx *c, struct inventory *inv)
-{
-    for (size_t g = 0; g < c->n_gone; g++) {
-        int ri = inventory_find_resource(inv, c->gone[g].res->name);
-        bool taken = false;
-        char *sock;
-
-        if (ri < 0 || has_listed(c, c->gone[g].res->name) || !c->gone[g].res->socket ||
-            strcmp(inv->resources[ri].socket, c->gone[g].res->socket) == 0)
-            continue;
-        for (size_t o = 0; o < inv->n_resources; o++)
-            taken |= strcmp(inv->resources[o].socket, c->gone[g].res->socket) == 0;
-        if (taken)
-            continue; /* the computed name serves as well */
-        if (!(sock = strdup(c->gone[g].res->socket)))
-            return -ENOMEM;
-        free(inv->resources[ri].socket);
-        inv->resources[ri].socket = sock;
-    }
-    return 0;
-}
-
 /* Distinct names (of listed and vanished devices), sorted, become the
  * resources; each has room for every device. */
 static int
@@ -158,7 +122,6 @@ make_resources(struct build_ctx *c, struct inventory *inv, struct topo_error *er
     size_t all = c->n + c->n_gone;
     _cleanup_free_ char **sorted = calloc(all ? all : 1, sizeof(*sorted));
     size_t m = 0;
-    int rc;
 
     if (!sorted)
         return topo_error_set(err, -ENOMEM, "out of memory");
@@ -183,10 +146,7 @@ make_resources(struct build_ctx *c, struct inventory *inv, struct topo_error *er
         if (!inv->resources[r].devices)
             return topo_error_set(err, -ENOMEM, "out of memory");
     }
-    rc = alloc_socket_names(inv->resources, m, err);
-    if (rc == 0 && keep_previous_sockets(c, inv) < 0)
-        rc = topo_error_set(err, -ENOMEM, "out of memory");
-    return rc;
+    return 0;
 }
 
 static int

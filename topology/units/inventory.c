@@ -49,7 +49,6 @@ inventory_resource_clear(struct inv_resource *r)
         inventory_device_clear(&r->devices[i]);
     free(r->devices);
     free(r->name);
-    free(r->socket);
     memset(r, 0, sizeof(*r));
 }
 
@@ -162,8 +161,7 @@ inventory_equal(const struct inventory *a, const struct inventory *b)
     for (size_t r = 0; r < a->n_resources; r++) {
         const struct inv_resource *ra = &a->resources[r], *rb = &b->resources[r];
 
-        if (!str_eq(ra->name, rb->name) || !str_eq(ra->socket, rb->socket) ||
-            ra->n_devices != rb->n_devices)
+        if (!str_eq(ra->name, rb->name) || ra->n_devices != rb->n_devices)
             return false;
         for (size_t d = 0; d < ra->n_devices; d++)
             if (!device_equal(&ra->devices[d], &rb->devices[d]))

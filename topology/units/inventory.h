@@ -34,7 +34,6 @@ struct inv_device {
 
 struct inv_resource {
     char *name;      /* "nvidia.com/pgpu" */
-    char *socket;    /* bare socket file name in the kubelet dir: "kgdp-pgpu.sock" */
     size_t n_devices;
     struct inv_device *devices; /* sorted by id */
 };

@@ -7,7 +7,7 @@
 #include "topology/units/alloc-priv.h"
 #include "topology/base/cleanup.h"
 
-/* Resource and socket naming. Per-model names follow the Go sandbox
+/* Resource naming. Per-model names follow the Go sandbox
  * plugin: upper-case, '/', '.' and runs of white space become '_', any
  * other character outside [A-Z0-9_] is dropped. The Go plugin starts from
  * the pci.ids string, which carries the chip ("GH100 [H100 SXM5 80GB]" ->
@@ -15,7 +15,6 @@
  * ("H100 SXM5 80GB" -> H100_SXM5_80GB), so the chip prefix is absent. */
 
 #define RES_NAME_MAX 63
-#define SOCK_PLAIN_MAX 24 /* longer names get a hashed socket name */
 
 static bool
 name_char_ok(char c)
@@ -222,65 +221,5 @@ alloc_resource_names(const struct topo_host *host, const struct inv_policy *poli
     }
     memcpy(ret_names, names, n * sizeof(*names));
     free(names);
-    return 0;
-}
-
-static uint32_t
-fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
-static int
-socket_name(const char *resource, bool hashed, char **ret)
-{
-    const char *part = strchr(resource, '/') + 1;
-    char low[RES_NAME_MAX + 1];
-    size_t n = strlen(part);
-
-    for (size_t i = 0; i <= n; i++)
-        low[i] = (char)tolower((unsigned char)part[i]);
-    int r;
-
-    if (!hashed && n <= SOCK_PLAIN_MAX) {
-        r = asprintf(ret, "kgdp-%s.sock", low);
-    } else {
-        low[15 < n ? 15 : n] = '\0';
-        r = asprintf(ret, "kgdp-%s-%08x.sock", low, fnv1a(resource));
-    }
-    if (r < 0) {
-        *ret = NULL;
-        return -ENOMEM;
-    }
-    return 0;
-}
-
-int
-alloc_socket_names(struct inv_resource *res, size_t n, struct topo_error *err)
-{
-    for (size_t i = 0; i < n; i++)
-        if (socket_name(res[i].name, false, &res[i].socket) < 0)
-            return topo_error_set(err, -ENOMEM, "out of memory");
-    /* names differing only in case meet in lower case: hash those */
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++) {
-            if (strcmp(res[i].socket, res[j].socket) != 0)
-                continue;
-            free(res[i].socket);
-            free(res[j].socket);
-            res[i].socket = res[j].socket = NULL;
-            if (socket_name(res[i].name, true, &res[i].socket) < 0 ||
-                socket_name(res[j].name, true, &res[j].socket) < 0)
-                return topo_error_set(err, -ENOMEM, "out of memory");
-        }
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++)
-            if (strcmp(res[i].socket, res[j].socket) == 0)
-                return topo_error_set(err, -EEXIST, "resources %s and %s map to socket %s",
-                                      res[i].name, res[j].name, res[i].socket);
     return 0;
 }

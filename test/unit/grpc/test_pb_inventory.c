@@ -13,10 +13,10 @@ example(void)
 
     CU_ASSERT_EQUAL_FATAL(
         fake_inventory_parse(
-            "resource nvidia.com/pgpu p.sock\n"
+            "resource nvidia.com/pgpu\n"
             "device 0000:18:00.0 Healthy 3 /dev/vfio/devices/vfio0\n"
             "device 0000:2a:00.0 Unhealthy -1 /dev/vfio/devices/vfio1,/dev/vfio/vfio\n"
-            "resource nvidia.com/empty e.sock\n",
+            "resource nvidia.com/empty\n",
             "/hd", &inv, &err),
         0);
     return inv;

@@ -7,6 +7,7 @@
 
 #include <CUnit/CUnit.h>
 
+#include "plugin/grpc/socket_name.h"
 #include "test/support/alloc_fixture.h"
 #include "test/support/suite.h"
 #include "topology/base/macros.h"
@@ -313,6 +314,8 @@ static void
 test_per_model(void)
 {
     struct alloc_fixture fx;
+    struct topo_error err = TOPO_ERROR_INIT;
+    char **socks = NULL;
     const char *l40s, *t4;
     char ids[512];
 
@@ -333,12 +336,13 @@ test_per_model(void)
     alloc_fixture_ids(alloc_fixture_res(&fx, "nvidia.com/DEVICE2FFF", NULL), ids, sizeof(ids));
     CU_ASSERT_STRING_EQUAL(ids, "0000:f1:00.0");
     /* never two resources with one name, nor two with one socket */
+    CU_ASSERT_EQUAL_FATAL(plugin_socket_names(fx.inv, &socks, &err), 0);
     for (size_t i = 0; i < fx.inv->n_resources; i++)
         for (size_t j = i + 1; j < fx.inv->n_resources; j++) {
             CU_ASSERT_STRING_NOT_EQUAL(fx.inv->resources[i].name, fx.inv->resources[j].name);
-            CU_ASSERT_STRING_NOT_EQUAL(fx.inv->resources[i].socket,
-                                       fx.inv->resources[j].socket);
+            CU_ASSERT_STRING_NOT_EQUAL(socks[i], socks[j]);
         }
+    plugin_socket_names_free(socks, fx.inv->n_resources);
     alloc_fixture_close(&fx);
     /* per-model GPUs and NVSwitches on an HGX board */
     CU_ASSERT_EQUAL_FATAL(alloc_fixture_open(&fx, "hgx-h100-iommufd", INV_MODE_PASSTHROUGH, "",

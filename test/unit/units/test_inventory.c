@@ -18,7 +18,6 @@ make(void)
     inv->n_resources = 1;
     r = &inv->resources[0];
     r->name = strdup("nvidia.com/pgpu");
-    r->socket = strdup("kgdp-pgpu.sock");
     r->devices = calloc(2, sizeof(*r->devices));
     CU_ASSERT_PTR_NOT_NULL_FATAL(r->devices);
     r->n_devices = 2;
@@ -64,9 +63,9 @@ test_equal(void)
     replace(&d1->reason, "no longer present on the PCI bus");
     CU_ASSERT_FALSE(inventory_equal(a, b));
     replace(&d1->reason, "bound to nvidia, not to a VFIO driver");
-    replace(&b->resources[0].socket, "kgdp-other.sock");
+    replace(&b->resources[0].name, "nvidia.com/other");
     CU_ASSERT_FALSE(inventory_equal(a, b));
-    replace(&b->resources[0].socket, "kgdp-pgpu.sock");
+    replace(&b->resources[0].name, "nvidia.com/pgpu");
     CU_ASSERT_TRUE(inventory_equal(a, b));
     b->resources[0].n_devices = 1; /* the second is still freed: clear uses n_devices */
     CU_ASSERT_FALSE(inventory_equal(a, b));
