@@ -2,202 +2,76 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "topology/units/alloc-priv.h"
 #include "topology/base/cleanup.h"
+#include "topology/units/alloc-priv.h"
+#include "topology/units/prefer-priv.h"
 
-/* GetPreferredAllocation: the set of whole units, `size` devices, that
- * contains must_include and has the best topology: least sum of pairwise
- * distance classes, then least maximum, then least sum of NUMA (SLIT)
- * distances (nearer nodes on hosts with more than two), then the lowest
- * sorted IDs.
- * Exhaustive over up to PREFER_EXHAUSTIVE free units, greedy beyond. */
+/* GetPreferredAllocation: turn the request into a prefer_problem (the
+ * candidates are the healthy, available devices of whole units; the units
+ * holding must-include devices are forced) and let prefer_search pick the
+ * set. The order of sets is the rule in README.md, "Preferred allocation". */
 
-#define PREFER_EXHAUSTIVE 16
-
-struct pick {
-    size_t n;
-    size_t *devs;  /* sorted device indices */
-    unsigned sum;
-    unsigned max;
-    unsigned numa;
+/* The problem's storage; freed by problem_clear. */
+struct problem {
+    struct prefer_problem p;
+    size_t *cand;      /* candidate -> device index, ascending */
+    size_t *cand_of;   /* device -> candidate index, SIZE_MAX when none */
+    uint8_t *level;
+    uint8_t *slit;
+    uint32_t *deg;
+    struct prefer_unit *units;
+    size_t *unit_of;   /* candidate unit -> alloc unit */
+    size_t *members;   /* storage of units[].members */
+    bool *forced;      /* per candidate unit */
 };
 
-struct prefer_ctx {
-    const struct inv_resource *res;
-    const struct alloc_resource *ar;
-    size_t size;
-    size_t n_forced;   /* devices in forced units */
-    bool *forced;      /* per unit */
-    size_t n_free;
-    size_t *free_units; /* candidate units that are not forced */
-    struct pick best, cur;
-    bool found;
-};
-
-static int
-size_cmp(const void *a, const void *b)
-{
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 static void
-pick_cost(const struct prefer_ctx *c, struct pick *p)
+problem_clear(struct problem *pr)
 {
-    size_t n = c->res->n_devices;
-
-    qsort(p->devs, p->n, sizeof(*p->devs), size_cmp);
-    p->sum = p->max = p->numa = 0;
-    for (size_t i = 0; i < p->n; i++)
-        for (size_t j = i + 1; j < p->n; j++) {
-            unsigned d = c->ar->dist[p->devs[i] * n + p->devs[j]];
-
-            p->numa += c->ar->numa[p->devs[i] * n + p->devs[j]];
-            p->sum += d;
-            if (d > p->max)
-                p->max = d;
-        }
+    free(pr->cand);
+    free(pr->cand_of);
+    free(pr->level);
+    free(pr->slit);
+    free(pr->deg);
+    free(pr->units);
+    free(pr->unit_of);
+    free(pr->members);
+    free(pr->forced);
 }
 
-static bool
-pick_better(const struct pick *a, const struct pick *b)
+/* How close devices a and b of a resource are (enum prefer_level); the
+ * SLIT distance of a FAR pair goes to *ret_slit (UINT8_MAX, the farthest,
+ * when the host has no distance table). */
+static uint8_t
+pair_level(const struct inv_resource *res, const struct alloc_resource *ar, size_t a, size_t b,
+           uint8_t *ret_slit)
 {
-    if (a->sum != b->sum)
-        return a->sum < b->sum;
-    if (a->max != b->max)
-        return a->max < b->max;
-    if (a->numa != b->numa)
-        return a->numa < b->numa;
-    for (size_t i = 0; i < a->n && i < b->n; i++)
-        if (a->devs[i] != b->devs[i])
-            return a->devs[i] < b->devs[i];
-    return false;
-}
+    size_t n = res->n_devices;
 
-static void
-pick_add_unit(const struct prefer_ctx *c, struct pick *p, size_t u)
-{
-    const struct alloc_unit *unit = &c->ar->units[u];
-
-    for (size_t i = 0; i < unit->n_devices; i++)
-        p->devs[p->n++] = unit->devices[i];
-}
-
-static void
-pick_forced(const struct prefer_ctx *c, struct pick *p)
-{
-    p->n = 0;
-    for (size_t u = 0; u < c->ar->n_units; u++)
-        if (c->forced[u])
-            pick_add_unit(c, p, u);
-}
-
-static void
-offer(struct prefer_ctx *c)
-{
-    pick_cost(c, &c->cur);
-    if (!c->found || pick_better(&c->cur, &c->best)) {
-        c->best.n = c->cur.n;
-        memcpy(c->best.devs, c->cur.devs, c->cur.n * sizeof(*c->cur.devs));
-        c->best.sum = c->cur.sum;
-        c->best.max = c->cur.max;
-        c->best.numa = c->cur.numa;
-        c->found = true;
+    *ret_slit = 0;
+    if (ar->unit_of[a] == ar->unit_of[b])
+        return PREFER_GROUP;
+    switch ((enum topo_distance)ar->dist[a * n + b]) {
+    case TOPO_DIST_SELF:
+    case TOPO_DIST_PIX:
+        return PREFER_PIX;
+    case TOPO_DIST_PXB:
+        return PREFER_PXB;
+    case TOPO_DIST_PHB:
+        return PREFER_PHB;
+    case TOPO_DIST_NODE:
+        return PREFER_NODE;
+    case TOPO_DIST_SYS:
+        break;
     }
+    if (res->devices[a].numa_node < 0 || res->devices[b].numa_node < 0)
+        return PREFER_UNKNOWN;
+    *ret_slit = ar->numa[a * n + b];
+    return PREFER_FAR;
 }
 
-static void
-search_exhaustive(struct prefer_ctx *c)
-{
-    for (uint32_t mask = 0; mask < (1u << c->n_free); mask++) {
-        size_t count = c->n_forced;
-
-        for (size_t i = 0; i < c->n_free; i++)
-            if (mask & (1u << i))
-                count += c->ar->units[c->free_units[i]].n_devices;
-        if (count != c->size)
-            continue;
-        pick_forced(c, &c->cur);
-        for (size_t i = 0; i < c->n_free; i++)
-            if (mask & (1u << i))
-                pick_add_unit(c, &c->cur, c->free_units[i]);
-        offer(c);
-    }
-}
-
-/* Cost of adding unit u to the devices already in p. */
-static void
-added_cost(const struct prefer_ctx *c, const struct pick *p, size_t u, unsigned *sum,
-           unsigned *max)
-{
-    const struct alloc_unit *unit = &c->ar->units[u];
-    size_t n = c->res->n_devices;
-
-    *sum = *max = 0;
-    for (size_t i = 0; i < unit->n_devices; i++) {
-        for (size_t j = 0; j < p->n; j++) {
-            unsigned d = c->ar->dist[unit->devices[i] * n + p->devs[j]];
-
-            *sum += d;
-            *max = d > *max ? d : *max;
-        }
-        for (size_t j = i + 1; j < unit->n_devices; j++) {
-            unsigned d = c->ar->dist[unit->devices[i] * n + unit->devices[j]];
-
-            *sum += d;
-            *max = d > *max ? d : *max;
-        }
-    }
-}
-
-/* Grow from one seed, always taking the closest unit that still fits. */
-static void
-grow(struct prefer_ctx *c, bool *used, size_t seed)
-{
-    pick_forced(c, &c->cur);
-    memset(used, 0, c->n_free * sizeof(*used));
-    used[seed] = true;
-    pick_add_unit(c, &c->cur, c->free_units[seed]);
-    while (c->cur.n < c->size) {
-        size_t best = SIZE_MAX;
-        unsigned bs = 0, bm = 0;
-
-        for (size_t i = 0; i < c->n_free; i++) {
-            unsigned s, m;
-
-            if (used[i] || c->cur.n + c->ar->units[c->free_units[i]].n_devices > c->size)
-                continue;
-            added_cost(c, &c->cur, c->free_units[i], &s, &m);
-            if (best == SIZE_MAX || s < bs || (s == bs && m < bm)) {
-                best = i;
-                bs = s;
-                bm = m;
-            }
-        }
-        if (best == SIZE_MAX)
-            return; /* this seed cannot reach the size exactly */
-        used[best] = true;
-        pick_add_unit(c, &c->cur, c->free_units[best]);
-    }
-    offer(c);
-}
-
-static int
-search_greedy(struct prefer_ctx *c)
-{
-    _cleanup_free_ bool *used = calloc(c->n_free ? c->n_free : 1, sizeof(*used));
-
-    if (!used)
-        return -ENOMEM;
-    for (size_t s = 0; s < c->n_free; s++)
-        if (c->n_forced + c->ar->units[c->free_units[s]].n_devices <= c->size)
-            grow(c, used, s);
-    return 0;
-}
-
-/* Candidates: healthy devices listed in available; a unit is a candidate
- * only when all of it is. */
+/* Healthy devices listed in available; kubelet intersects the answer with
+ * what it offered, so unknown IDs are ignored. */
 static void
 mark_available(const struct inv_resource *res, const char *const *available, size_t n,
                bool *avail)
@@ -205,7 +79,6 @@ mark_available(const struct inv_resource *res, const char *const *available, siz
     for (size_t i = 0; i < n; i++) {
         int d = available[i] ? inventory_find_device(res, available[i]) : -ENOENT;
 
-        /* kubelet intersects with what it offered: unknown IDs are ignored */
         if (d >= 0 && res->devices[d].healthy)
             avail[d] = true;
     }
@@ -220,74 +93,168 @@ unit_available(const struct alloc_unit *u, const bool *avail)
     return true;
 }
 
+/* Mark the units of the must-include devices in forced[] (per alloc unit)
+ * and count their devices in *ret_n. 0 or -errno with a message. */
 static int
-force_must(struct prefer_ctx *c, const bool *avail, const char *const *must, size_t n_must,
+force_must(const struct inv_resource *res, const struct alloc_resource *ar, const bool *avail,
+           const char *const *must, size_t n_must, bool *forced, size_t *ret_n,
            struct topo_error *err)
 {
+    size_t n_forced = 0;
+
     for (size_t i = 0; i < n_must; i++) {
-        int d = must[i] ? inventory_find_device(c->res, must[i]) : -ENOENT;
-        size_t u;
+        int d = must[i] ? inventory_find_device(res, must[i]) : -ENOENT;
+        const struct alloc_unit *u;
 
         if (d < 0)
             return topo_error_set(err, -EINVAL, "unknown device %s for %s",
-                                  must[i] ? must[i] : "(null)", c->res->name);
-        u = c->ar->unit_of[d];
-        if (!c->res->devices[d].healthy)
+                                  must[i] ? must[i] : "(null)", res->name);
+        if (!res->devices[d].healthy)
             return topo_error_set(err, -ENODEV, "%s is unhealthy: %s", must[i],
-                                  c->res->devices[d].reason ? c->res->devices[d].reason : "?");
-        for (size_t k = 0; k < c->ar->units[u].n_devices; k++)
-            if (!avail[c->ar->units[u].devices[k]])
+                                  res->devices[d].reason ? res->devices[d].reason : "?");
+        if (!avail[d])
+            return topo_error_set(err, -EINVAL, "must-include device %s is not available",
+                                  must[i]);
+        u = &ar->units[ar->unit_of[d]];
+        for (size_t k = 0; k < u->n_devices; k++)
+            if (!avail[u->devices[k]])
                 return topo_error_set(err, -EPERM,
                                       "%s shares IOMMU group %d with %s, which is not available",
-                                      must[i], c->ar->units[u].group,
-                                      c->res->devices[c->ar->units[u].devices[k]].id);
-        if (!c->forced[u])
-            c->n_forced += c->ar->units[u].n_devices;
-        c->forced[u] = true;
+                                      must[i], u->group, res->devices[u->devices[k]].id);
+        if (!forced[ar->unit_of[d]])
+            n_forced += u->n_devices;
+        forced[ar->unit_of[d]] = true;
     }
-    if (c->n_forced > c->size)
-        return topo_error_set(err, -EINVAL,
-                              "must-include devices and their IOMMU groups make %zu devices, "
-                              "more than the %zu requested",
-                              c->n_forced, c->size);
+    *ret_n = n_forced;
+    return 0;
+}
+
+/* Candidates: the devices of whole available units, in device (ID) order. */
+static int
+problem_candidates(struct problem *pr, const struct inv_resource *res,
+                   const struct alloc_resource *ar, const bool *avail)
+{
+    size_t nd = res->n_devices ? res->n_devices : 1, n = 0;
+
+    pr->cand = calloc(nd, sizeof(*pr->cand));
+    pr->cand_of = calloc(nd, sizeof(*pr->cand_of));
+    if (!pr->cand || !pr->cand_of)
+        return -ENOMEM;
+    for (size_t d = 0; d < res->n_devices; d++) {
+        pr->cand_of[d] = SIZE_MAX;
+        if (unit_available(&ar->units[ar->unit_of[d]], avail)) {
+            pr->cand_of[d] = n;
+            pr->cand[n++] = d;
+        }
+    }
+    pr->p.n = n;
+    return 0;
+}
+
+/* Pair levels, SLIT distances and close-pair degrees of the candidates. */
+static int
+problem_pairs(struct problem *pr, const struct inv_resource *res,
+              const struct alloc_resource *ar)
+{
+    size_t n = pr->p.n ? pr->p.n : 1;
+
+    pr->level = calloc(n * n, sizeof(*pr->level));
+    pr->slit = calloc(n * n, sizeof(*pr->slit));
+    pr->deg = calloc(n * PREFER_CLOSE, sizeof(*pr->deg));
+    if (!pr->level || !pr->slit || !pr->deg)
+        return -ENOMEM;
+    for (size_t i = 0; i < pr->p.n; i++)
+        for (size_t j = i + 1; j < pr->p.n; j++) {
+            uint8_t s, l = pair_level(res, ar, pr->cand[i], pr->cand[j], &s);
+
+            pr->level[i * n + j] = pr->level[j * n + i] = l;
+            pr->slit[i * n + j] = pr->slit[j * n + i] = s;
+            if (l < PREFER_CLOSE) {
+                pr->deg[i * PREFER_CLOSE + l]++;
+                pr->deg[j * PREFER_CLOSE + l]++;
+            }
+        }
+    pr->p.level = pr->level;
+    pr->p.slit = pr->slit;
+    pr->p.deg = pr->deg;
+    return 0;
+}
+
+/* Candidate units, in the order of their first device. */
+static int
+problem_units(struct problem *pr, const struct alloc_resource *ar, const bool *forced)
+{
+    size_t n = pr->p.n ? pr->p.n : 1, nu = 0, next = 0;
+
+    pr->units = calloc(n, sizeof(*pr->units));
+    pr->unit_of = calloc(n, sizeof(*pr->unit_of));
+    pr->members = calloc(n, sizeof(*pr->members));
+    pr->forced = calloc(n, sizeof(*pr->forced));
+    if (!pr->units || !pr->unit_of || !pr->members || !pr->forced)
+        return -ENOMEM;
+    for (size_t i = 0; i < pr->p.n; i++) {
+        size_t au = ar->unit_of[pr->cand[i]];
+        const struct alloc_unit *u = &ar->units[au];
+
+        if (u->devices[0] != pr->cand[i])
+            continue; /* not the unit's first device: added already */
+        pr->units[nu].members = &pr->members[next];
+        for (size_t k = 0; k < u->n_devices; k++)
+            pr->members[next++] = pr->cand_of[u->devices[k]];
+        pr->units[nu].n = u->n_devices;
+        pr->unit_of[nu] = au;
+        pr->forced[nu] = forced[au];
+        nu++;
+    }
+    pr->p.n_units = nu;
+    pr->p.units = pr->units;
+    pr->p.forced = pr->forced;
     return 0;
 }
 
 static int
-search(struct prefer_ctx *c, const bool *avail)
+emit(const struct problem *pr, const struct inv_resource *res, const bool *chosen,
+     char ***ret_ids, size_t *ret_n)
 {
-    for (size_t u = 0; u < c->ar->n_units; u++)
-        if (!c->forced[u] && unit_available(&c->ar->units[u], avail))
-            c->free_units[c->n_free++] = u;
-    if (c->n_forced == c->size) {
-        pick_forced(c, &c->cur);
-        offer(c);
-        return 0;
-    }
-    if (c->n_free <= PREFER_EXHAUSTIVE) {
-        search_exhaustive(c);
-        return 0;
-    }
-    return search_greedy(c);
-}
-
-static int
-emit(const struct prefer_ctx *c, char ***ret_ids, size_t *ret_n)
-{
-    char **ids = calloc(c->best.n ? c->best.n : 1, sizeof(*ids));
+    char **ids = calloc(pr->p.size ? pr->p.size : 1, sizeof(*ids));
+    size_t k = 0;
 
     if (!ids)
         return -ENOMEM;
-    for (size_t i = 0; i < c->best.n; i++) {
-        ids[i] = strdup(c->res->devices[c->best.devs[i]].id);
-        if (!ids[i]) {
-            inventory_free_strv(ids, i);
+    for (size_t i = 0; i < pr->p.n; i++) {
+        if (!chosen[i])
+            continue;
+        ids[k] = strdup(res->devices[pr->cand[i]].id);
+        if (!ids[k]) {
+            inventory_free_strv(ids, k);
             return -ENOMEM;
         }
+        k++;
     }
     *ret_ids = ids;
-    *ret_n = c->best.n;
+    *ret_n = k;
     return 0;
+}
+
+/* Build the problem, search, emit: 0, -ENOENT (no set) or -ENOMEM. */
+static int
+choose(struct problem *pr, const struct inv_resource *res, const struct alloc_resource *ar,
+       const bool *avail, const bool *forced, char ***ret_ids, size_t *ret_n)
+{
+    _cleanup_free_ bool *chosen = NULL;
+    int r = problem_candidates(pr, res, ar, avail);
+
+    if (r == 0)
+        r = problem_pairs(pr, res, ar);
+    if (r == 0)
+        r = problem_units(pr, ar, forced);
+    if (r < 0)
+        return r;
+    chosen = calloc(pr->p.n ? pr->p.n : 1, sizeof(*chosen));
+    if (!chosen)
+        return -ENOMEM;
+    r = prefer_search(&pr->p, chosen);
+    return r < 0 ? r : emit(pr, res, chosen, ret_ids, ret_n);
 }
 
 int
@@ -295,41 +262,40 @@ alloc_preferred(const struct inventory *inv, size_t resource, const char *const 
                 size_t n_available, const char *const *must, size_t n_must, size_t size,
                 char ***ret_ids, size_t *ret_n, struct topo_error *err)
 {
-    const struct alloc_priv *p = inv->priv;
-    struct prefer_ctx c = {.res = &inv->resources[resource], .ar = &p->res[resource],
-                           .size = size};
-    size_t nd = c.res->n_devices ? c.res->n_devices : 1;
+    const struct alloc_priv *priv = inv->priv;
+    const struct inv_resource *res = &inv->resources[resource];
+    const struct alloc_resource *ar = &priv->res[resource];
+    size_t nd = res->n_devices ? res->n_devices : 1, n_forced = 0;
     _cleanup_free_ bool *avail = calloc(nd, sizeof(*avail));
     _cleanup_free_ bool *forced = calloc(nd, sizeof(*forced));
-    _cleanup_free_ size_t *free_units = calloc(nd, sizeof(*free_units));
-    _cleanup_free_ size_t *best = calloc(nd, sizeof(*best));
-    _cleanup_free_ size_t *cur = calloc(nd, sizeof(*cur));
+    struct problem pr = {.p = {.size = size}};
     int r;
 
-    if (!avail || !forced || !free_units || !best || !cur)
+    if (!avail || !forced)
         return topo_error_set(err, -ENOMEM, "out of memory");
-    c.forced = forced;
-    c.free_units = free_units;
-    c.best.devs = best;
-    c.cur.devs = cur;
-    if (size == 0 || size > c.res->n_devices)
+    if (size == 0 || size > res->n_devices)
         return topo_error_set(err, -EINVAL, "cannot allocate %zu of the %zu devices of %s", size,
-                              c.res->n_devices, c.res->name);
+                              res->n_devices, res->name);
     r = alloc_mode_check(inv, resource, size, err);
     if (r < 0)
         return r;
-    mark_available(c.res, available, n_available, avail);
-    r = force_must(&c, avail, must, n_must, err);
-    if (r == 0)
-        r = search(&c, avail);
+    mark_available(res, available, n_available, avail);
+    r = force_must(res, ar, avail, must, n_must, forced, &n_forced, err);
     if (r < 0)
-        return r == -ENOMEM ? topo_error_set(err, r, "out of memory") : r;
-    if (!c.found)
+        return r;
+    if (n_forced > size)
+        return topo_error_set(err, -EINVAL,
+                              "must-include devices and their IOMMU groups make %zu devices, "
+                              "more than the %zu requested",
+                              n_forced, size);
+    r = choose(&pr, res, ar, avail, forced, ret_ids, ret_n);
+    problem_clear(&pr);
+    if (r == -ENOENT)
         return topo_error_set(err, -EPERM,
                               "no set of %zu available devices of %s keeps every IOMMU group "
                               "whole (%zu available)",
-                              size, c.res->name, n_available);
-    if (emit(&c, ret_ids, ret_n) < 0)
-        return topo_error_set(err, -ENOMEM, "out of memory");
+                              size, res->name, n_available);
+    if (r < 0)
+        return topo_error_set(err, r, "out of memory");
     return 0;
 }
