@@ -18,10 +18,13 @@
  * root port, host bridge, group and node each GPU has), not from the
  * snapshot's distance tables. */
 
-#define MAX_DEV 16
-#define MAX_FN 96
+#define MAX_DEV 16 /* boards the brute force checks */
+#define MAX_GEN 48 /* boards the validity check covers */
+#define MAX_FN 200
 #define CASES 600
 #define REQUESTS 3
+#define BIG_CASES 120
+#define BIT(i) ((uint64_t)1 << (i))
 
 enum bf_level { BF_GROUP, BF_SWITCH, BF_ROOT, BF_HOSTBRIDGE, BF_NODE, BF_FAR, BF_UNKNOWN, BF_N };
 
@@ -37,7 +40,7 @@ struct gen {
     struct hb_fn fns[MAX_FN];
     char bdf[MAX_FN][16];
     size_t n_fns, n_dev, want;
-    struct gen_dev dev[MAX_DEV];
+    struct gen_dev dev[MAX_GEN];
     int n_hb, hb_numa[3], n_rp, n_sw, next_group;
     bool has_slit;
     uint8_t slit[9];
@@ -103,13 +106,13 @@ add_behind(struct gen *g, const char *bridge, int hb, bool pci_bridge, int depth
 }
 
 static void
-gen_board(struct gen *g, uint32_t seed)
+gen_board(struct gen *g, uint32_t seed, size_t max)
 {
     memset(g, 0, sizeof(*g));
     g->rng = seed * 2654435761u + 1;
-    g->want = 1 + rnd(g, MAX_DEV);
+    g->want = 1 + rnd(g, (uint32_t)max);
     if (rnd(g, 2))
-        g->want = MAX_DEV - rnd(g, 5);
+        g->want = max - rnd(g, 5);
     g->n_hb = 1 + (int)rnd(g, 3);
     for (int h = 0; h < g->n_hb; h++)
         g->hb_numa[h] = (int)rnd(g, 4) - 1;
@@ -176,10 +179,10 @@ bf_level(const struct gen *g, const struct gen_dev *a, const struct gen_dev *b, 
  * groups) in ID order, and the must-include ones among them. */
 struct req {
     size_t n;
-    const struct gen_dev *c[MAX_DEV];
-    bool must[MAX_DEV];
+    const struct gen_dev *c[MAX_GEN];
+    bool must[MAX_GEN];
     size_t n_units;
-    uint32_t unit_mask[MAX_DEV]; /* candidates of each group */
+    uint64_t unit_mask[MAX_GEN]; /* candidates of each group */
 };
 
 /* Sort key of a set, smaller is better: closer pairs first, fewer unknown,
@@ -189,14 +192,14 @@ struct bf_key {
 };
 
 static void
-bf_key(const struct gen *g, const struct req *q, uint32_t set, struct bf_key *ret)
+bf_key(const struct gen *g, const struct req *q, uint64_t set, struct bf_key *ret)
 {
     long pairs[BF_N] = {0}, cut[BF_FAR] = {0}, slit_sum = 0;
     size_t n = 0;
 
     for (size_t i = 0; i < q->n; i++)
         for (size_t j = i + 1; j < q->n; j++) {
-            bool si = set & (1u << i), sj = set & (1u << j);
+            bool si = set & BIT(i), sj = set & BIT(j);
             int s;
             enum bf_level l = bf_level(g, q->c[i], q->c[j], &s);
 
@@ -227,32 +230,32 @@ key_cmp(const struct bf_key *a, const struct bf_key *b)
 /* Same size: the set holding the first candidate they differ in has the
  * lower IDs. */
 static bool
-lower_ids(uint32_t a, uint32_t b)
+lower_ids(uint64_t a, uint64_t b)
 {
-    uint32_t d = a ^ b;
+    uint64_t d = a ^ b;
 
     return d && (a & (d & -d));
 }
 
 /* best[k]: the best set of k candidates (0: none). */
 static void
-brute_force(const struct gen *g, const struct req *q, uint32_t *best)
+brute_force(const struct gen *g, const struct req *q, uint64_t *best)
 {
     struct bf_key bk[MAX_DEV + 1], k;
-    uint32_t must = 0;
+    uint64_t must = 0;
 
     for (size_t i = 0; i < q->n; i++)
-        must |= q->must[i] ? 1u << i : 0;
+        must |= q->must[i] ? BIT(i) : 0;
     memset(best, 0, (MAX_DEV + 1) * sizeof(*best));
-    for (uint32_t m = 0; m < (1u << q->n_units); m++) {
-        uint32_t set = 0;
+    for (uint64_t m = 0; m < BIT(q->n_units); m++) {
+        uint64_t set = 0;
         size_t size;
 
         for (size_t u = 0; u < q->n_units; u++)
-            set |= m & (1u << u) ? q->unit_mask[u] : 0;
+            set |= m & BIT(u) ? q->unit_mask[u] : 0;
         if ((set & must) != must || set == 0)
             continue;
-        size = (size_t)__builtin_popcount(set);
+        size = (size_t)__builtin_popcountll(set);
         bf_key(g, q, set, &k);
         if (!best[size] || key_cmp(&k, &bk[size]) < 0 ||
             (key_cmp(&k, &bk[size]) == 0 && lower_ids(set, best[size]))) {
@@ -287,7 +290,7 @@ static void
 make_req(struct gen *g, const struct inv_resource *res, bool offer_all, struct req *q,
          const char **avail, size_t *n_avail, const char **must, size_t *n_must)
 {
-    bool offered[MAX_DEV] = {false};
+    bool offered[MAX_GEN] = {false};
     int group_unit[256];
 
     memset(q, 0, sizeof(*q));
@@ -305,7 +308,7 @@ make_req(struct gen *g, const struct inv_resource *res, bool offer_all, struct r
             continue;
         if (group_unit[x->group] < 0)
             group_unit[x->group] = (int)q->n_units++;
-        q->unit_mask[group_unit[x->group]] |= 1u << q->n;
+        q->unit_mask[group_unit[x->group]] |= BIT(q->n);
         q->c[q->n++] = x;
     }
     for (int k = rnd(g, 2) ? (int)rnd(g, 3) : 0; k > 0 && q->n > 0; k--) {
@@ -320,21 +323,21 @@ make_req(struct gen *g, const struct inv_resource *res, bool offer_all, struct r
 static size_t
 forced_size(const struct req *q)
 {
-    uint32_t set = 0;
+    uint64_t set = 0;
 
     for (size_t u = 0; u < q->n_units; u++)
         for (size_t i = 0; i < q->n; i++)
-            if (q->must[i] && (q->unit_mask[u] & (1u << i)))
+            if (q->must[i] && (q->unit_mask[u] & BIT(i)))
                 set |= q->unit_mask[u];
-    return (size_t)__builtin_popcount(set);
+    return (size_t)__builtin_popcountll(set);
 }
 
 static void
-show(const struct req *q, uint32_t set, char *buf, size_t len)
+show(const struct req *q, uint64_t set, char *buf, size_t len)
 {
     buf[0] = '\0';
     for (size_t i = 0; i < q->n; i++)
-        if (set & (1u << i))
+        if (set & BIT(i))
             snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? "," : "",
                      q->c[i]->bdf);
 }
@@ -342,12 +345,12 @@ show(const struct req *q, uint32_t set, char *buf, size_t len)
 /* The answer to one size against the brute force; false on a mismatch. */
 static bool
 check_size(const struct inventory *inv, const struct req *q, const char **avail, size_t n_avail,
-           const char **must, size_t n_must, size_t size, uint32_t want, enum inv_mode mode)
+           const char **must, size_t n_must, size_t size, uint64_t want, enum inv_mode mode)
 {
     struct topo_error err = TOPO_ERROR_INIT;
     char **ids = NULL, a[512], b[512];
     size_t n = 0, n_res = inv->resources[0].n_devices;
-    uint32_t got = 0;
+    uint64_t got = 0;
     int code = mode == INV_MODE_MULTI && size != 1 && size != n_res ? -EPERM
                : forced_size(q) > size                              ? -EINVAL
                : want == 0                                          ? -EPERM
@@ -359,7 +362,7 @@ check_size(const struct inventory *inv, const struct req *q, const char **avail,
 
         while (c < q->n && strcmp(q->c[c]->bdf, ids[i]) != 0)
             c++;
-        got |= c < q->n ? 1u << c : 1u << 31; /* bit 31: not a candidate */
+        got |= c < q->n ? BIT(c) : BIT(63); /* bit 63: not a candidate */
     }
     if (r == 0)
         inventory_free_strv(ids, n);
@@ -380,7 +383,7 @@ check_board(uint32_t seed)
     struct inventory *inv = NULL;
     bool ok = true;
 
-    gen_board(&g, seed);
+    gen_board(&g, seed, MAX_DEV);
     h = gen_host(&g);
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     for (int k = 0; k < REQUESTS && ok; k++) {
@@ -389,9 +392,9 @@ check_board(uint32_t seed)
                                .nvswitch_alias = "nvswitch", .sysfs_root = "/nonexistent",
                                .dev_root = "/dev"};
         struct topo_error err = TOPO_ERROR_INIT;
-        const char *avail[MAX_DEV], *must[MAX_DEV];
+        const char *avail[MAX_GEN], *must[MAX_GEN];
         size_t n_avail, n_must;
-        uint32_t best[MAX_DEV + 1];
+        uint64_t best[MAX_DEV + 1];
         struct req q;
 
         CU_ASSERT_EQUAL_FATAL(inventory_build(h, &p, &inv, &err), 0);
@@ -410,6 +413,99 @@ check_board(uint32_t seed)
     return ok;
 }
 
+/* Can whole units, the forced ones included, make exactly size devices? */
+static bool
+reachable(const struct req *q, size_t size)
+{
+    bool reach[MAX_GEN + 1] = {true};
+    size_t forced = forced_size(q);
+
+    for (size_t u = 0; u < q->n_units; u++) {
+        size_t len = (size_t)__builtin_popcountll(q->unit_mask[u]);
+        bool is_forced = false;
+
+        for (size_t i = 0; i < q->n; i++)
+            is_forced |= q->must[i] && (q->unit_mask[u] & BIT(i));
+        for (size_t t = MAX_GEN; !is_forced && t >= len; t--)
+            reach[t] |= reach[t - len];
+    }
+    return size >= forced && reach[size - forced];
+}
+
+/* Beyond the brute force: a valid set (candidates only, whole groups,
+ * must-include kept, the size asked) exactly when one exists. */
+static bool
+check_valid(const struct inventory *inv, const struct req *q, const char **avail,
+            size_t n_avail, const char **must, size_t n_must, size_t size)
+{
+    struct topo_error err = TOPO_ERROR_INIT;
+    char **ids = NULL;
+    size_t n = 0;
+    uint64_t got = 0;
+    int code = forced_size(q) > size ? -EINVAL : reachable(q, size) ? 0 : -EPERM;
+    int r = inventory_preferred(inv, 0, avail, n_avail, must, n_must, size, &ids, &n, &err);
+    bool ok = r == code;
+
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        size_t c = 0;
+
+        while (c < q->n && strcmp(q->c[c]->bdf, ids[i]) != 0)
+            c++;
+        ok &= c < q->n && !(got & BIT(c));
+        got |= c < q->n ? BIT(c) : 0;
+    }
+    if (r == 0)
+        inventory_free_strv(ids, n);
+    for (size_t u = 0; r == 0 && u < q->n_units; u++)
+        ok &= (got & q->unit_mask[u]) == 0 || (got & q->unit_mask[u]) == q->unit_mask[u];
+    for (size_t i = 0; r == 0 && i < q->n; i++)
+        ok &= !q->must[i] || (got & BIT(i));
+    ok &= r < 0 || n == size;
+    if (!ok)
+        fprintf(stderr, "\nsize %zu (%zu must, %zu candidates): got %d (%zu) %s, want %d\n",
+                size, n_must, q->n, r, n, r < 0 ? err.msg : "", code);
+    return ok;
+}
+
+static bool
+check_big_board(uint32_t seed)
+{
+    struct inv_policy p = {.mode = INV_MODE_PASSTHROUGH, .domain = "nvidia.com",
+                           .gpu_alias = "pgpu", .nvswitch_alias = "nvswitch",
+                           .sysfs_root = "/nonexistent", .dev_root = "/dev"};
+    struct topo_error err = TOPO_ERROR_INIT;
+    const char *avail[MAX_GEN], *must[MAX_GEN];
+    size_t n_avail, n_must;
+    struct inventory *inv = NULL;
+    struct topo_host *h;
+    struct req q;
+    struct gen g;
+    bool ok = true;
+
+    gen_board(&g, seed, MAX_GEN);
+    h = gen_host(&g);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL_FATAL(inventory_build(h, &p, &inv, &err), 0);
+    make_req(&g, &inv->resources[0], seed % 2, &q, avail, &n_avail, must, &n_must);
+    for (size_t size = 1; size <= g.n_dev && ok; size++)
+        ok = check_valid(inv, &q, avail, n_avail, must, n_must, size);
+    if (!ok)
+        fprintf(stderr, "big board seed %u (%zu GPUs)\n", seed, g.n_dev);
+    inventory_unref(inv);
+    topo_host_free(h);
+    return ok;
+}
+
+static void
+test_valid_beyond(void)
+{
+    size_t failed = 0;
+
+    for (uint32_t seed = 1; seed <= BIG_CASES; seed++)
+        failed += !check_big_board(seed);
+    CU_ASSERT_EQUAL(failed, 0);
+}
+
 static void
 test_brute_force(void)
 {
@@ -420,5 +516,6 @@ test_brute_force(void)
     CU_ASSERT_EQUAL(failed, 0);
 }
 
-TEST_SUITE(alloc_prefer_prop, NULL, NULL, {"equals a brute force on random boards",
-                                           test_brute_force})
+TEST_SUITE(alloc_prefer_prop, NULL, NULL,
+           {"equals a brute force on random boards of up to 16 GPUs", test_brute_force},
+           {"a valid set or a clear error on boards of up to 48 GPUs", test_valid_beyond})
