@@ -24,12 +24,16 @@ enum prefer_level {
 /* Levels GROUP..NODE are "close": the remainder should keep such pairs. */
 #define PREFER_CLOSE PREFER_FAR
 
-/* Cost of a candidate set S (see prefer_cost_cmp for the order). */
+/* Cost of a candidate set S; prefer_search.c orders sets by it. */
 struct prefer_cost {
     uint32_t pairs[PREFER_LEVELS]; /* pairs of S at each level */
     uint32_t slit;                 /* sum of SLIT distances of the FAR pairs of S */
     uint32_t cut[PREFER_CLOSE];    /* pairs (in S, candidate left over) at each close level */
 };
+
+/* Per candidate: how many other candidates are at each level from it, then
+ * the sum of its SLIT distances to them. */
+#define PREFER_DEG_W (PREFER_LEVELS + 1)
 
 struct prefer_unit {
     size_t n;
@@ -40,15 +44,12 @@ struct prefer_problem {
     size_t n;              /* candidates, in device ID order */
     const uint8_t *level;  /* n * n enum prefer_level */
     const uint8_t *slit;   /* n * n SLIT distance for FAR pairs, else 0 */
-    const uint32_t *deg;   /* n * PREFER_CLOSE: other candidates at each close level */
+    const uint32_t *deg;   /* n * PREFER_DEG_W: other candidates at each level, SLIT sum */
     size_t n_units;
     const struct prefer_unit *units;
     const bool *forced;    /* per unit: holds a must-include device */
     size_t size;           /* devices wanted */
 };
-
-/* <0 when a is the better set, >0 when b is, 0 when they cost the same. */
-int prefer_cost_cmp(const struct prefer_cost *a, const struct prefer_cost *b);
 
 /* The best set of whole units, `size` devices, forced units included:
  * exact when at most PREFER_EXACT_SETS sets qualify (always with 16 free

@@ -151,7 +151,7 @@ problem_candidates(struct problem *pr, const struct inv_resource *res,
     return 0;
 }
 
-/* Pair levels, SLIT distances and close-pair degrees of the candidates. */
+/* Pair levels, SLIT distances and degrees of the candidates. */
 static int
 problem_pairs(struct problem *pr, const struct inv_resource *res,
               const struct alloc_resource *ar)
@@ -160,7 +160,7 @@ problem_pairs(struct problem *pr, const struct inv_resource *res,
 
     pr->level = calloc(n * n, sizeof(*pr->level));
     pr->slit = calloc(n * n, sizeof(*pr->slit));
-    pr->deg = calloc(n * PREFER_CLOSE, sizeof(*pr->deg));
+    pr->deg = calloc(n * PREFER_DEG_W, sizeof(*pr->deg));
     if (!pr->level || !pr->slit || !pr->deg)
         return -ENOMEM;
     for (size_t i = 0; i < pr->p.n; i++)
@@ -169,10 +169,10 @@ problem_pairs(struct problem *pr, const struct inv_resource *res,
 
             pr->level[i * n + j] = pr->level[j * n + i] = l;
             pr->slit[i * n + j] = pr->slit[j * n + i] = s;
-            if (l < PREFER_CLOSE) {
-                pr->deg[i * PREFER_CLOSE + l]++;
-                pr->deg[j * PREFER_CLOSE + l]++;
-            }
+            pr->deg[i * PREFER_DEG_W + l]++;
+            pr->deg[j * PREFER_DEG_W + l]++;
+            pr->deg[i * PREFER_DEG_W + PREFER_LEVELS] += s;
+            pr->deg[j * PREFER_DEG_W + PREFER_LEVELS] += s;
         }
     pr->p.level = pr->level;
     pr->p.slit = pr->slit;

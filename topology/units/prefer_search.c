@@ -13,8 +13,10 @@
  * the best grown set wins. Both are bounded: the exact search visits at
  * most PREFER_EXACT_SETS sets, each growth is O(size * units * levels). */
 
-int
-prefer_cost_cmp(const struct prefer_cost *a, const struct prefer_cost *b)
+/* The order of sets: <0 when a is the better set, >0 when b is, 0 when
+ * they cost the same. */
+static int
+cost_cmp(const struct prefer_cost *a, const struct prefer_cost *b)
 {
     /* more pairs at the closer levels first */
     for (size_t l = PREFER_GROUP; l < PREFER_CLOSE; l++)
@@ -40,7 +42,7 @@ struct state {
     size_t k;
     uint32_t pairs[PREFER_LEVELS];
     uint32_t slit;
-    uint32_t degsum[PREFER_CLOSE]; /* sum of deg over the set */
+    uint32_t dsum[PREFER_DEG_W]; /* sum of deg over the set */
 };
 
 static void
@@ -56,8 +58,8 @@ state_add(struct state *st, const struct prefer_unit *u)
             st->pairs[lv[st->chosen[j]]]++;
             st->slit += sl[st->chosen[j]];
         }
-        for (size_t l = 0; l < PREFER_CLOSE; l++)
-            st->degsum[l] += p->deg[m * PREFER_CLOSE + l];
+        for (size_t l = 0; l < PREFER_DEG_W; l++)
+            st->dsum[l] += p->deg[m * PREFER_DEG_W + l];
         st->in[m] = true;
         st->chosen[st->k++] = m;
     }
@@ -77,8 +79,8 @@ state_remove(struct state *st, const struct prefer_unit *u)
             st->pairs[lv[st->chosen[j]]]--;
             st->slit -= sl[st->chosen[j]];
         }
-        for (size_t l = 0; l < PREFER_CLOSE; l++)
-            st->degsum[l] -= p->deg[m * PREFER_CLOSE + l];
+        for (size_t l = 0; l < PREFER_DEG_W; l++)
+            st->dsum[l] -= p->deg[m * PREFER_DEG_W + l];
         st->in[m] = false;
     }
 }
@@ -88,19 +90,20 @@ state_reset(struct state *st)
 {
     memset(st->in, 0, st->p->n * sizeof(*st->in));
     memset(st->pairs, 0, sizeof(st->pairs));
-    memset(st->degsum, 0, sizeof(st->degsum));
+    memset(st->dsum, 0, sizeof(st->dsum));
     st->slit = 0;
     st->k = 0;
 }
 
-/* A pair inside the set is counted in deg of both ends. */
+/* The cost of a set from its pairs and dsum: a pair inside the set is
+ * counted in the deg of both its ends, a pair cut off in one. */
 static void
-cost_from(const uint32_t *pairs, uint32_t slit, const uint32_t *degsum, struct prefer_cost *ret)
+cost_from(const uint32_t *pairs, uint32_t slit, const uint32_t *dsum, struct prefer_cost *ret)
 {
     memcpy(ret->pairs, pairs, sizeof(ret->pairs));
     ret->slit = slit;
     for (size_t l = 0; l < PREFER_CLOSE; l++)
-        ret->cut[l] = degsum[l] - 2 * pairs[l];
+        ret->cut[l] = dsum[l] - 2 * pairs[l];
 }
 
 struct search {
@@ -108,25 +111,31 @@ struct search {
     struct state st;
     size_t n_free;
     size_t *free_units; /* units that are not forced */
-    uint32_t *count;    /* (n_free + 1) * (rem + 1): subsets of free_units[i..] of t devices */
     size_t rem;         /* devices to add to the forced ones */
+    /* The exact search picks the free units to take, or when fewer devices
+     * stay out than go in, the ones to leave out (inverse): the set is then
+     * every candidate not in st, and its cost follows from tot. */
+    bool inverse;
+    size_t target;      /* devices the exact search picks */
+    uint32_t *count;    /* (n_free + 1) * (target + 1): subsets of free_units[i..] of t devices */
+    uint32_t tot[PREFER_DEG_W]; /* pairs of all candidates at each level, SLIT sum */
     bool found;
     struct prefer_cost best_cost;
     bool *best;         /* per candidate */
 };
 
-#define COUNT(s, i, t) ((s)->count[(i) * ((s)->rem + 1) + (t)])
+#define COUNT(s, i, t) ((s)->count[(i) * ((s)->target + 1) + (t)])
 
 /* Count the unit subsets (capped just above PREFER_EXACT_SETS). */
 static void
 count_sets(struct search *s)
 {
-    memset(s->count, 0, (s->n_free + 1) * (s->rem + 1) * sizeof(*s->count));
+    memset(s->count, 0, (s->n_free + 1) * (s->target + 1) * sizeof(*s->count));
     COUNT(s, s->n_free, 0) = 1;
     for (size_t i = s->n_free; i-- > 0;) {
         size_t len = s->p->units[s->free_units[i]].n;
 
-        for (size_t t = 0; t <= s->rem; t++) {
+        for (size_t t = 0; t <= s->target; t++) {
             uint64_t c = COUNT(s, i + 1, t);
 
             if (len <= t)
@@ -139,12 +148,31 @@ count_sets(struct search *s)
 /* Lower IDs win a tie: candidates are in ID order, and of two sets of one
  * size the one holding the first candidate they differ in sorts first. */
 static bool
-lower_ids(const bool *a, const bool *b, size_t n)
+lower_ids(const struct search *s)
 {
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return a[i];
+    for (size_t i = 0; i < s->p->n; i++)
+        if ((s->st.in[i] != s->inverse) != s->best[i])
+            return s->best[i] == false;
     return false;
+}
+
+/* The cost of the set from the pairs, SLIT sum and dsum of what the search
+ * tracks: the set itself, or (inverse) the free units left out of it, E.
+ * Then the pairs of the set are those of all candidates less the ones
+ * touching E, and the pairs it cuts off are those between it and E. */
+static void
+cost_of(const struct search *s, const uint32_t *pairs, uint32_t slit, const uint32_t *dsum,
+        struct prefer_cost *ret)
+{
+    if (!s->inverse) {
+        cost_from(pairs, slit, dsum, ret);
+        return;
+    }
+    for (size_t l = 0; l < PREFER_LEVELS; l++)
+        ret->pairs[l] = s->tot[l] - dsum[l] + pairs[l];
+    ret->slit = s->tot[PREFER_LEVELS] - dsum[PREFER_LEVELS] + slit;
+    for (size_t l = 0; l < PREFER_CLOSE; l++)
+        ret->cut[l] = dsum[l] - 2 * pairs[l];
 }
 
 static void
@@ -153,11 +181,12 @@ offer(struct search *s)
     struct prefer_cost c;
     int cmp;
 
-    cost_from(s->st.pairs, s->st.slit, s->st.degsum, &c);
-    cmp = s->found ? prefer_cost_cmp(&c, &s->best_cost) : -1;
-    if (cmp < 0 || (cmp == 0 && lower_ids(s->st.in, s->best, s->p->n))) {
+    cost_of(s, s->st.pairs, s->st.slit, s->st.dsum, &c);
+    cmp = s->found ? cost_cmp(&c, &s->best_cost) : -1;
+    if (cmp < 0 || (cmp == 0 && lower_ids(s))) {
         s->best_cost = c;
-        memcpy(s->best, s->st.in, s->p->n * sizeof(*s->best));
+        for (size_t i = 0; i < s->p->n; i++)
+            s->best[i] = s->st.in[i] != s->inverse;
         s->found = true;
     }
 }
@@ -193,12 +222,14 @@ add_forced(struct state *st)
 /* Greedy growth, for requests with too many qualifying sets. */
 
 #define GAIN_W (PREFER_LEVELS + 1) /* pairs at each level, then their SLIT sum */
+#define OWN_W (PREFER_LEVELS + 1 + PREFER_DEG_W)
 #define GROW_SEEDS_MAX 64
 
 struct grow {
     struct search *s;
     bool *used;         /* per free unit */
     uint32_t *gain;     /* n_free * GAIN_W: pairs of each free unit with the set */
+    uint32_t *own;      /* n_free * OWN_W: each free unit's own pairs, SLIT sum, dsum */
     size_t max_len;     /* largest free unit */
     size_t *by_size;    /* max_len + 1: unused free units of each size */
     bool *fits;         /* max_len + 1: a unit of that size can be taken next */
@@ -275,26 +306,39 @@ grow_take(struct grow *g, size_t i, size_t *rem)
     grow_add(g, u);
 }
 
-/* The cost of the set with free unit i added. */
+/* The cost of the set with free unit i added to what the search tracks. */
 static void
 cost_with(const struct grow *g, size_t i, struct prefer_cost *ret)
 {
-    const struct search *s = g->s;
-    const struct prefer_problem *p = s->p;
-    const struct prefer_unit *v = &p->units[s->free_units[i]];
-    const uint32_t *row = &g->gain[i * GAIN_W];
-    uint32_t pairs[PREFER_LEVELS], degsum[PREFER_CLOSE];
+    const struct state *st = &g->s->st;
+    const uint32_t *row = &g->gain[i * GAIN_W], *own = &g->own[i * OWN_W];
+    uint32_t pairs[PREFER_LEVELS], dsum[PREFER_DEG_W];
 
     for (size_t l = 0; l < PREFER_LEVELS; l++)
-        pairs[l] = s->st.pairs[l] + row[l];
-    memcpy(degsum, s->st.degsum, sizeof(degsum));
+        pairs[l] = st->pairs[l] + row[l] + own[l];
+    for (size_t l = 0; l < PREFER_DEG_W; l++)
+        dsum[l] = st->dsum[l] + own[PREFER_LEVELS + 1 + l];
+    cost_of(g->s, pairs, st->slit + row[PREFER_LEVELS] + own[PREFER_LEVELS], dsum, ret);
+}
+
+/* What free unit i brings whatever the set: its own pairs and degrees. */
+static void
+own_terms(const struct grow *g, size_t i)
+{
+    const struct prefer_problem *p = g->s->p;
+    const struct prefer_unit *v = &p->units[g->s->free_units[i]];
+    uint32_t *own = &g->own[i * OWN_W];
+
     for (size_t a = 0; a < v->n; a++) {
-        for (size_t b = a + 1; b < v->n; b++)
-            pairs[p->level[v->members[a] * p->n + v->members[b]]]++;
-        for (size_t l = 0; l < PREFER_CLOSE; l++)
-            degsum[l] += p->deg[v->members[a] * PREFER_CLOSE + l];
+        for (size_t b = a + 1; b < v->n; b++) {
+            size_t x = v->members[a] * p->n + v->members[b];
+
+            own[p->level[x]]++;
+            own[PREFER_LEVELS] += p->slit[x];
+        }
+        for (size_t l = 0; l < PREFER_DEG_W; l++)
+            own[PREFER_LEVELS + 1 + l] += p->deg[v->members[a] * PREFER_DEG_W + l];
     }
-    cost_from(pairs, s->st.slit + row[PREFER_LEVELS], degsum, ret);
 }
 
 static void
@@ -308,7 +352,7 @@ grow_reset(struct grow *g)
     memset(g->by_size, 0, (g->max_len + 1) * sizeof(*g->by_size));
     for (size_t i = 0; i < s->n_free; i++)
         g->by_size[s->p->units[s->free_units[i]].n]++;
-    for (size_t u = 0; u < s->p->n_units; u++)
+    for (size_t u = 0; u < s->p->n_units && !s->inverse; u++)
         if (s->p->forced[u])
             grow_add(g, &s->p->units[u]);
 }
@@ -318,7 +362,7 @@ static void
 grow_from(struct grow *g, size_t seed)
 {
     struct search *s = g->s;
-    size_t rem = s->rem;
+    size_t rem = s->target;
 
     grow_reset(g);
     grow_take(g, seed, &rem);
@@ -331,7 +375,7 @@ grow_from(struct grow *g, size_t seed)
             if (g->used[i] || !g->fits[s->p->units[s->free_units[i]].n])
                 continue;
             cost_with(g, i, &c);
-            if (best == SIZE_MAX || prefer_cost_cmp(&c, &bc) < 0) {
+            if (best == SIZE_MAX || cost_cmp(&c, &bc) < 0) {
                 best = i;
                 bc = c;
             }
@@ -343,16 +387,19 @@ grow_from(struct grow *g, size_t seed)
     offer(s);
 }
 
-/* Seeds: every free unit that can start a set, or an even spread of at
- * most GROW_SEEDS_MAX of them, which bounds the work on any host. */
+/* Seeds: every free unit that can start a set (an even spread of at most
+ * GROW_SEEDS_MAX of them, which bounds the work on any host), except those
+ * an earlier growth already took: growing from inside a set found before
+ * mostly finds it again. */
 static int
 grow_all(struct search *s)
 {
     struct grow g = {.s = s};
     _cleanup_free_ bool *used = calloc(s->n_free + 1, sizeof(*used));
     _cleanup_free_ uint32_t *gain = calloc((s->n_free + 1) * GAIN_W, sizeof(*gain));
+    _cleanup_free_ uint32_t *own = calloc((s->n_free + 1) * OWN_W, sizeof(*own));
     _cleanup_free_ size_t *by_size = NULL, *reach_used = NULL, *seeds = NULL;
-    _cleanup_free_ bool *fits = NULL, *reach = NULL;
+    _cleanup_free_ bool *fits = NULL, *reach = NULL, *covered = NULL;
     size_t n_seeds = 0, step;
 
     for (size_t i = 0; i < s->n_free; i++)
@@ -360,32 +407,65 @@ grow_all(struct search *s)
             g.max_len = s->p->units[s->free_units[i]].n;
     by_size = calloc(g.max_len + 1, sizeof(*by_size));
     fits = calloc(g.max_len + 1, sizeof(*fits));
-    reach = calloc(s->rem + 1, sizeof(*reach));
-    reach_used = calloc(s->rem + 1, sizeof(*reach_used));
+    reach = calloc(s->target + 1, sizeof(*reach));
+    reach_used = calloc(s->target + 1, sizeof(*reach_used));
     seeds = calloc(s->n_free + 1, sizeof(*seeds));
-    if (!used || !gain || !by_size || !fits || !reach || !reach_used || !seeds)
+    covered = calloc(s->n_free + 1, sizeof(*covered));
+    if (!used || !gain || !own || !by_size || !fits || !reach || !reach_used || !seeds ||
+        !covered)
         return -ENOMEM;
     g.used = used;
     g.gain = gain;
+    g.own = own;
+    for (size_t i = 0; i < s->n_free; i++)
+        own_terms(&g, i);
     g.by_size = by_size;
     g.fits = fits;
     g.reach = reach;
     g.reach_used = reach_used;
     grow_reset(&g);
-    grow_fits(&g, s->rem);
+    grow_fits(&g, s->target);
     for (size_t i = 0; i < s->n_free; i++)
         if (fits[s->p->units[s->free_units[i]].n])
             seeds[n_seeds++] = i;
     step = (n_seeds + GROW_SEEDS_MAX - 1) / GROW_SEEDS_MAX;
-    for (size_t i = 0; i < n_seeds; i += step)
+    for (size_t i = 0; i < n_seeds; i += step) {
+        if (covered[seeds[i]])
+            continue;
         grow_from(&g, seeds[i]);
+        for (size_t k = 0; k < s->n_free; k++)
+            covered[k] |= used[k];
+    }
     return 0;
+}
+
+/* Exact when few sets qualify: counted over the smaller side (the units to
+ * take, or the ones to leave out), so the work is that count times the
+ * depth, whatever the size. */
+static bool
+setup_exact(struct search *s, size_t n_free_devices, uint32_t **ret_count)
+{
+    const struct prefer_problem *p = s->p;
+
+    s->inverse = n_free_devices - s->rem < s->rem;
+    s->target = s->inverse ? n_free_devices - s->rem : s->rem;
+    *ret_count = calloc((s->n_free + 1) * (s->target + 1), sizeof(**ret_count));
+    if (!*ret_count)
+        return false;
+    s->count = *ret_count;
+    count_sets(s);
+    for (size_t x = 0; x < p->n; x++)
+        for (size_t l = 0; l < PREFER_DEG_W; l++)
+            s->tot[l] += p->deg[x * PREFER_DEG_W + l];
+    for (size_t l = 0; l < PREFER_DEG_W; l++)
+        s->tot[l] /= 2;
+    return true;
 }
 
 int
 prefer_search(const struct prefer_problem *p, bool *ret_chosen)
 {
-    size_t n = p->n ? p->n : 1, n_forced = 0;
+    size_t n = p->n ? p->n : 1, n_forced = 0, n_free_devices = 0;
     _cleanup_free_ bool *in = calloc(n, sizeof(*in));
     _cleanup_free_ bool *best = calloc(n, sizeof(*best));
     _cleanup_free_ size_t *chosen = calloc(n, sizeof(*chosen));
@@ -398,25 +478,25 @@ prefer_search(const struct prefer_problem *p, bool *ret_chosen)
     if (!in || !best || !chosen || !free_units)
         return -ENOMEM;
     for (size_t u = 0; u < p->n_units; u++) {
-        if (p->forced[u])
+        if (p->forced[u]) {
             n_forced += p->units[u].n;
-        else
+        } else {
             free_units[s.n_free++] = u;
+            n_free_devices += p->units[u].n;
+        }
     }
-    if (n_forced > p->size)
+    if (n_forced > p->size || p->size - n_forced > n_free_devices)
         return -ENOENT;
     s.rem = p->size - n_forced;
-    count = calloc((s.n_free + 1) * (s.rem + 1), sizeof(*count));
-    if (!count)
+    if (!setup_exact(&s, n_free_devices, &count))
         return -ENOMEM;
-    s.count = count;
-    count_sets(&s);
-    if (COUNT(&s, 0, s.rem) == 0)
+    if (COUNT(&s, 0, s.target) == 0)
         return -ENOENT;
-    if (COUNT(&s, 0, s.rem) <= PREFER_EXACT_SETS) {
+    if (COUNT(&s, 0, s.target) <= PREFER_EXACT_SETS) {
         state_reset(&s.st);
-        add_forced(&s.st);
-        exact(&s, 0, s.rem);
+        if (!s.inverse)
+            add_forced(&s.st);
+        exact(&s, 0, s.target);
     } else {
         r = grow_all(&s);
     }

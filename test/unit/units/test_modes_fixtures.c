@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,8 +306,93 @@ test_large(void)
     alloc_fixture_close(&fx);
 }
 
+/* The IOMMU group of device id; -1 when it has none. */
+static int
+group_of(const struct alloc_fixture *fx, const char *id)
+{
+    int f = topo_host_find(fx->host, id);
+
+    CU_ASSERT_FATAL(f >= 0);
+    return fx->host->functions[f].iommu_group;
+}
+
+/* Listed devices of res in group g; *ret_healthy: all of them healthy. */
+static size_t
+group_size(const struct alloc_fixture *fx, const struct inv_resource *res, int g,
+           bool *ret_healthy)
+{
+    size_t n = 0;
+
+    *ret_healthy = true;
+    for (size_t d = 0; d < res->n_devices; d++)
+        if (group_of(fx, res->devices[d].id) == g) {
+            n++;
+            *ret_healthy &= res->devices[d].healthy;
+        }
+    return n;
+}
+
+/* A request that a healthy shared group fills exactly gets one whole
+ * shared group (size 2: the shared pair whenever there is one). Returns
+ * how many sizes were checked. */
+static size_t
+check_shared_first(const struct alloc_fixture *fx, const struct inv_resource *res)
+{
+    size_t checked = 0;
+
+    for (size_t d = 0; d < res->n_devices; d++) {
+        struct topo_error err = TOPO_ERROR_INIT;
+        int g = group_of(fx, res->devices[d].id);
+        char got[4096];
+        const char *ids[64];
+        bool healthy;
+        size_t k = g >= 0 ? group_size(fx, res, g, &healthy) : 0, n;
+
+        if (k < 2 || !healthy || (d > 0 && group_of(fx, res->devices[d - 1].id) == g))
+            continue; /* no shared group, or checked at its first device */
+        if (alloc_fixture_preferred(fx, res->name, NULL, NULL, k, got, sizeof(got), &err) != 0) {
+            fprintf(stderr, "\n%s size %zu: %s\n", res->name, k, err.msg);
+            CU_FAIL("no answer for a shared group's size");
+            continue;
+        }
+        n = alloc_fixture_split(got, ids, 64);
+        CU_ASSERT_EQUAL(n, k);
+        for (size_t i = 1; i < n; i++)
+            CU_ASSERT_EQUAL(group_of(fx, ids[i]), group_of(fx, ids[0]));
+        checked++;
+    }
+    return checked;
+}
+
+static void
+test_shared_first(void)
+{
+    const char *base = getenv("KGDP_FIXTURES");
+    size_t checked = 0;
+    struct dirent *e;
+    DIR *dir;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(base);
+    dir = opendir(base);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    while ((e = readdir(dir))) {
+        struct alloc_fixture fx;
+
+        if (e->d_name[0] == '.')
+            continue;
+        if (alloc_fixture_open(&fx, e->d_name, INV_MODE_PASSTHROUGH, "pgpu", "nvswitch") == 0)
+            for (size_t r = 0; r < fx.inv->n_resources; r++)
+                checked += check_shared_first(&fx, &fx.inv->resources[r]);
+        alloc_fixture_close(&fx);
+    }
+    closedir(dir);
+    /* acs-off has two shared pairs, hgx-h200-legacy a group of four NVSwitches */
+    CU_ASSERT(checked >= 3);
+}
+
 TEST_SUITE(alloc_fixture_rules, NULL, NULL, {"hgx-h100 preferred", test_h100_preferred},
            {"hgx-h100 allocate", test_h100_allocate},
            {"ppcie: all GPUs and all NVSwitches", test_ppcie},
            {"multi: 1 or all", test_multi}, {"acs-off pairs stay whole", test_acs_off},
-           {"unhealthy devices", test_unhealthy}, {"large: heuristic path", test_large})
+           {"unhealthy devices", test_unhealthy}, {"large: heuristic path", test_large},
+           {"every fixture: a shared group that fits is taken whole", test_shared_first})
