@@ -93,8 +93,10 @@ open_large(const char *base, char **sys, char **dev)
 {
     struct topo_error err = TOPO_ERROR_INIT;
     struct topo_scan_options o = {.iommu = TOPO_IOMMU_AUTO};
-    struct inv_policy p = {.mode = INV_MODE_PASSTHROUGH, .domain = "nvidia.com",
-                           .gpu_alias = "pgpu", .nvswitch_alias = "nvswitch"};
+    struct inv_policy p = {.mode = INV_MODE_PASSTHROUGH,
+                           .domain = "nvidia.com",
+                           .gpu_alias = "pgpu",
+                           .nvswitch_alias = "nvswitch"};
     struct topo_host *h = NULL;
     struct inventory *inv = NULL;
 

@@ -41,14 +41,14 @@ struct prefer_unit {
 };
 
 struct prefer_problem {
-    size_t n;              /* candidates, in device ID order */
-    const uint8_t *level;  /* n * n enum prefer_level */
-    const uint8_t *slit;   /* n * n SLIT distance for FAR pairs, else 0 */
-    const uint32_t *deg;   /* n * PREFER_DEG_W: other candidates at each level, SLIT sum */
+    size_t n;             /* candidates, in device ID order */
+    const uint8_t *level; /* n * n enum prefer_level */
+    const uint8_t *slit;  /* n * n SLIT distance for FAR pairs, else 0 */
+    const uint32_t *deg;  /* n * PREFER_DEG_W: other candidates at each level, SLIT sum */
     size_t n_units;
     const struct prefer_unit *units;
-    const bool *forced;    /* per unit: holds a must-include device */
-    size_t size;           /* devices wanted */
+    const bool *forced; /* per unit: holds a must-include device */
+    size_t size;        /* devices wanted */
 };
 
 /* The best set of whole units, `size` devices, forced units included:

@@ -14,15 +14,15 @@
 /* The problem's storage; freed by problem_clear. */
 struct problem {
     struct prefer_problem p;
-    size_t *cand;      /* candidate -> device index, ascending */
-    size_t *cand_of;   /* device -> candidate index, SIZE_MAX when none */
+    size_t *cand;    /* candidate -> device index, ascending */
+    size_t *cand_of; /* device -> candidate index, SIZE_MAX when none */
     uint8_t *level;
     uint8_t *slit;
     uint32_t *deg;
     struct prefer_unit *units;
-    size_t *unit_of;   /* candidate unit -> alloc unit */
-    size_t *members;   /* storage of units[].members */
-    bool *forced;      /* per candidate unit */
+    size_t *unit_of; /* candidate unit -> alloc unit */
+    size_t *members; /* storage of units[].members */
+    bool *forced;    /* per candidate unit */
 };
 
 static void
@@ -73,8 +73,7 @@ pair_level(const struct inv_resource *res, const struct alloc_resource *ar, size
 /* Healthy devices listed in available; kubelet intersects the answer with
  * what it offered, so unknown IDs are ignored. */
 static void
-mark_available(const struct inv_resource *res, const char *const *available, size_t n,
-               bool *avail)
+mark_available(const struct inv_resource *res, const char *const *available, size_t n, bool *avail)
 {
     for (size_t i = 0; i < n; i++) {
         int d = available[i] ? inventory_find_device(res, available[i]) : -ENOENT;
@@ -113,8 +112,7 @@ force_must(const struct inv_resource *res, const struct alloc_resource *ar, cons
             return topo_error_set(err, -ENODEV, "%s is unhealthy: %s", must[i],
                                   res->devices[d].reason ? res->devices[d].reason : "?");
         if (!avail[d])
-            return topo_error_set(err, -EINVAL, "must-include device %s is not available",
-                                  must[i]);
+            return topo_error_set(err, -EINVAL, "must-include device %s is not available", must[i]);
         u = &ar->units[ar->unit_of[d]];
         for (size_t k = 0; k < u->n_devices; k++)
             if (!avail[u->devices[k]])
@@ -153,8 +151,7 @@ problem_candidates(struct problem *pr, const struct inv_resource *res,
 
 /* Pair levels, SLIT distances and degrees of the candidates. */
 static int
-problem_pairs(struct problem *pr, const struct inv_resource *res,
-              const struct alloc_resource *ar)
+problem_pairs(struct problem *pr, const struct inv_resource *res, const struct alloc_resource *ar)
 {
     size_t n = pr->p.n ? pr->p.n : 1;
 
@@ -213,8 +210,8 @@ problem_units(struct problem *pr, const struct alloc_resource *ar, const bool *f
 }
 
 static int
-emit(const struct problem *pr, const struct inv_resource *res, const bool *chosen,
-     char ***ret_ids, size_t *ret_n)
+emit(const struct problem *pr, const struct inv_resource *res, const bool *chosen, char ***ret_ids,
+     size_t *ret_n)
 {
     char **ids = calloc(pr->p.size ? pr->p.size : 1, sizeof(*ids));
     size_t k = 0;

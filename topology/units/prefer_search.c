@@ -116,12 +116,12 @@ struct search {
      * stay out than go in, the ones to leave out (inverse): the set is then
      * every candidate not in st, and its cost follows from tot. */
     bool inverse;
-    size_t target;      /* devices the exact search picks */
-    uint32_t *count;    /* (n_free + 1) * (target + 1): subsets of free_units[i..] of t devices */
+    size_t target;   /* devices the exact search picks */
+    uint32_t *count; /* (n_free + 1) * (target + 1): subsets of free_units[i..] of t devices */
     uint32_t tot[PREFER_DEG_W]; /* pairs of all candidates at each level, SLIT sum */
     bool found;
     struct prefer_cost best_cost;
-    bool *best;         /* per candidate */
+    bool *best; /* per candidate */
 };
 
 #define COUNT(s, i, t) ((s)->count[(i) * ((s)->target + 1) + (t)])
@@ -217,7 +217,6 @@ add_forced(struct state *st)
         if (st->p->forced[u])
             state_add(st, &st->p->units[u]);
 }
-
 
 /* Greedy growth, for requests with too many qualifying sets. */
 
@@ -411,8 +410,7 @@ grow_all(struct search *s)
     reach_used = calloc(s->target + 1, sizeof(*reach_used));
     seeds = calloc(s->n_free + 1, sizeof(*seeds));
     covered = calloc(s->n_free + 1, sizeof(*covered));
-    if (!used || !gain || !own || !by_size || !fits || !reach || !reach_used || !seeds ||
-        !covered)
+    if (!used || !gain || !own || !by_size || !fits || !reach || !reach_used || !seeds || !covered)
         return -ENOMEM;
     g.used = used;
     g.gain = gain;
@@ -471,8 +469,8 @@ prefer_search(const struct prefer_problem *p, bool *ret_chosen)
     _cleanup_free_ size_t *chosen = calloc(n, sizeof(*chosen));
     _cleanup_free_ size_t *free_units = calloc(p->n_units ? p->n_units : 1, sizeof(*free_units));
     _cleanup_free_ uint32_t *count = NULL;
-    struct search s = {.p = p, .st = {.p = p, .in = in, .chosen = chosen}, .best = best,
-                       .free_units = free_units};
+    struct search s = {
+        .p = p, .st = {.p = p, .in = in, .chosen = chosen}, .best = best, .free_units = free_units};
     int r = 0;
 
     if (!in || !best || !chosen || !free_units)

@@ -338,8 +338,7 @@ show(const struct req *q, uint64_t set, char *buf, size_t len)
     buf[0] = '\0';
     for (size_t i = 0; i < q->n; i++)
         if (set & BIT(i))
-            snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? "," : "",
-                     q->c[i]->bdf);
+            snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? "," : "", q->c[i]->bdf);
 }
 
 /* The answer to one size against the brute force; false on a mismatch. */
@@ -388,8 +387,11 @@ check_board(uint32_t seed)
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     for (int k = 0; k < REQUESTS && ok; k++) {
         enum inv_mode mode = k == REQUESTS - 1 ? INV_MODE_MULTI : INV_MODE_PASSTHROUGH;
-        struct inv_policy p = {.mode = mode, .domain = "nvidia.com", .gpu_alias = "pgpu",
-                               .nvswitch_alias = "nvswitch", .sysfs_root = "/nonexistent",
+        struct inv_policy p = {.mode = mode,
+                               .domain = "nvidia.com",
+                               .gpu_alias = "pgpu",
+                               .nvswitch_alias = "nvswitch",
+                               .sysfs_root = "/nonexistent",
                                .dev_root = "/dev"};
         struct topo_error err = TOPO_ERROR_INIT;
         const char *avail[MAX_GEN], *must[MAX_GEN];
@@ -435,8 +437,8 @@ reachable(const struct req *q, size_t size)
 /* Beyond the brute force: a valid set (candidates only, whole groups,
  * must-include kept, the size asked) exactly when one exists. */
 static bool
-check_valid(const struct inventory *inv, const struct req *q, const char **avail,
-            size_t n_avail, const char **must, size_t n_must, size_t size)
+check_valid(const struct inventory *inv, const struct req *q, const char **avail, size_t n_avail,
+            const char **must, size_t n_must, size_t size)
 {
     struct topo_error err = TOPO_ERROR_INIT;
     char **ids = NULL;
@@ -462,17 +464,20 @@ check_valid(const struct inventory *inv, const struct req *q, const char **avail
         ok &= !q->must[i] || (got & BIT(i));
     ok &= r < 0 || n == size;
     if (!ok)
-        fprintf(stderr, "\nsize %zu (%zu must, %zu candidates): got %d (%zu) %s, want %d\n",
-                size, n_must, q->n, r, n, r < 0 ? err.msg : "", code);
+        fprintf(stderr, "\nsize %zu (%zu must, %zu candidates): got %d (%zu) %s, want %d\n", size,
+                n_must, q->n, r, n, r < 0 ? err.msg : "", code);
     return ok;
 }
 
 static bool
 check_big_board(uint32_t seed)
 {
-    struct inv_policy p = {.mode = INV_MODE_PASSTHROUGH, .domain = "nvidia.com",
-                           .gpu_alias = "pgpu", .nvswitch_alias = "nvswitch",
-                           .sysfs_root = "/nonexistent", .dev_root = "/dev"};
+    struct inv_policy p = {.mode = INV_MODE_PASSTHROUGH,
+                           .domain = "nvidia.com",
+                           .gpu_alias = "pgpu",
+                           .nvswitch_alias = "nvswitch",
+                           .sysfs_root = "/nonexistent",
+                           .dev_root = "/dev"};
     struct topo_error err = TOPO_ERROR_INIT;
     const char *avail[MAX_GEN], *must[MAX_GEN];
     size_t n_avail, n_must;
