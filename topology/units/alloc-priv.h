@@ -38,8 +38,8 @@ struct alloc_resource {
     size_t *unit_of;       /* per device: index into units[] */
     uint8_t *dist;         /* n_devices * n_devices enum topo_distance values */
     uint8_t *numa;         /* n_devices * n_devices SLIT distances of their NUMA
-                            * nodes (UINT8_MAX: unknown); breaks ties between
-                            * sets of equal distance classes */
+                            * nodes (UINT8_MAX: unknown); ranks pairs on
+                            * different nodes (prefer.c) */
 };
 
 struct alloc_priv {
