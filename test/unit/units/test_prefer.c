@@ -179,6 +179,59 @@ test_greedy(void)
     topo_host_free(h);
 }
 
+/* 75 groups of three GPUs (one root port each, bus 01..4b) and one of four
+ * (bus 4c): a request for 9 can only be three groups of three, and more
+ * than 65,536 sets qualify. A growth that took the group of four after a
+ * group of three (more pairs in one group) would be stuck two short. */
+static void
+test_growth_reaches_size(void)
+{
+    enum { N_TRIPLES = 75, N_FNS = N_TRIPLES * 4 + 5 };
+    static char bdf[N_FNS][16];
+    static struct hb_fn t[N_FNS];
+    static const char *avail[N_TRIPLES * 3 + 4];
+    size_t n = 0, counts[N_TRIPLES + 1] = {0}, k;
+    struct topo_error err = TOPO_ERROR_INIT;
+    struct topo_host *h;
+    struct inventory *inv;
+    char **ids = NULL;
+
+    for (int g = 0; g <= N_TRIPLES; g++) {
+        size_t rp = n;
+
+        snprintf(bdf[n], 16, "0000:00:%02x.%x", g / 8, g % 8);
+        t[n] = (struct hb_fn)HB_BRIDGE(bdf[n], NULL, "pci0000:00");
+        n++;
+        for (int d = 0; d < (g < N_TRIPLES ? 3 : 4); d++, n++) {
+            snprintf(bdf[n], 16, "0000:%02x:%02x.0", g + 1, d);
+            t[n] = (struct hb_fn)HB_DEV(bdf[n], TOPO_KIND_GPU, 0x2330, "H100", "vfio-pci", 100 + g,
+                                        (int)n, 0, bdf[rp], "pci0000:00");
+        }
+    }
+    h = hb_host_new(t, n, true);
+    inv = open_inv(h, INV_MODE_PASSTHROUGH);
+    CU_ASSERT_EQUAL_FATAL(inv->resources[0].n_devices, N_TRIPLES * 3 + 4);
+    for (size_t d = 0; d < inv->resources[0].n_devices; d++)
+        avail[d] = inv->resources[0].devices[d].id;
+    CU_ASSERT_EQUAL_FATAL(inventory_preferred(inv, 0, avail, inv->resources[0].n_devices, NULL, 0,
+                                              9, &ids, &k, &err),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(k, 9);
+    for (size_t i = 0; i < k; i++) {
+        unsigned bus = 0;
+
+        CU_ASSERT_EQUAL_FATAL(sscanf(ids[i], "0000:%x:", &bus), 1);
+        CU_ASSERT_FATAL(bus >= 1 && bus <= N_TRIPLES + 1);
+        counts[bus - 1]++;
+    }
+    for (size_t g = 0; g <= N_TRIPLES; g++)
+        CU_ASSERT(counts[g] == 0 || counts[g] == 3);
+    CU_ASSERT_EQUAL(counts[N_TRIPLES], 0);
+    inventory_free_strv(ids, k);
+    inventory_unref(inv);
+    topo_host_free(h);
+}
+
 /* The shape seen on a real kernel: two GPUs sharing IOMMU group 5 behind a
  * conventional PCI bridge, NUMA unknown; two GPUs in groups 7 and 8 under
  * one PCIe switch on a host bridge of NUMA node 0. low: the shared pair has
@@ -322,4 +375,5 @@ test_numa(void)
 TEST_SUITE(alloc_prefer, NULL, NULL, {"topology", test_topology}, {"units", test_units},
            {"modes", test_modes}, {"greedy beyond 16 units", test_greedy},
            {"real-kernel shape: the shared group first", test_real_kernel_shape},
-           {"ties keep free pairs whole", test_keep_pairs}, {"NUMA: SLIT, unknown", test_numa})
+           {"ties keep free pairs whole", test_keep_pairs}, {"NUMA: SLIT, unknown", test_numa},
+           {"bounded growth reaches the size", test_growth_reaches_size})
