@@ -8,10 +8,12 @@
 /* The search for the best set of whole units (README.md, "Preferred
  * allocation"). Exact (depth-first over the free units, pruned by a table
  * of how many unit subsets can still make up the count) when at most
- * PREFER_EXACT_SETS sets qualify; otherwise a greedy growth from every
- * free unit, each step taking the unit that leaves the set cheapest, and
- * the best grown set wins. Both are bounded: the exact search visits at
- * most PREFER_EXACT_SETS sets, each growth is O(size * units * levels). */
+ * PREFER_EXACT_SETS sets qualify; otherwise a greedy growth from up to
+ * GROW_SEEDS_MAX free units, each step taking the unit that leaves the set
+ * cheapest, and the best grown set wins. Both work on the smaller side:
+ * the units to take, or those to leave out. Both are bounded: the exact
+ * search visits at most PREFER_EXACT_SETS sets, each growth is
+ * O(units * units * levels). */
 
 /* The order of sets: <0 when a is the better set, >0 when b is, 0 when
  * they cost the same. */
