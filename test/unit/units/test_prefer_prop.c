@@ -136,6 +136,25 @@ gen_board(struct gen *g, uint32_t seed, size_t max)
     }
 }
 
+/* The snapshot of a board: one resource of n_gpus GPUs. */
+static struct inventory *
+board_inventory(const struct topo_host *h, enum inv_mode mode, size_t n_gpus)
+{
+    struct inv_policy p = {.mode = mode,
+                           .domain = "nvidia.com",
+                           .gpu_alias = "pgpu",
+                           .nvswitch_alias = "nvswitch",
+                           .sysfs_root = "/nonexistent",
+                           .dev_root = "/dev"};
+    struct topo_error err = TOPO_ERROR_INIT;
+    struct inventory *inv = NULL;
+
+    CU_ASSERT_EQUAL_FATAL(inventory_build(h, &p, &inv, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(inv->n_resources, 1);
+    CU_ASSERT_EQUAL_FATAL(inv->resources[0].n_devices, n_gpus);
+    return inv;
+}
+
 static struct topo_host *
 gen_host(const struct gen *g)
 {
@@ -387,21 +406,12 @@ check_board(uint32_t seed)
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     for (int k = 0; k < REQUESTS && ok; k++) {
         enum inv_mode mode = k == REQUESTS - 1 ? INV_MODE_MULTI : INV_MODE_PASSTHROUGH;
-        struct inv_policy p = {.mode = mode,
-                               .domain = "nvidia.com",
-                               .gpu_alias = "pgpu",
-                               .nvswitch_alias = "nvswitch",
-                               .sysfs_root = "/nonexistent",
-                               .dev_root = "/dev"};
-        struct topo_error err = TOPO_ERROR_INIT;
         const char *avail[MAX_GEN], *must[MAX_GEN];
         size_t n_avail, n_must;
         uint64_t best[MAX_DEV + 1];
         struct req q;
 
-        CU_ASSERT_EQUAL_FATAL(inventory_build(h, &p, &inv, &err), 0);
-        CU_ASSERT_EQUAL_FATAL(inv->n_resources, 1);
-        CU_ASSERT_EQUAL_FATAL(inv->resources[0].n_devices, g.n_dev);
+        inv = board_inventory(h, mode, g.n_dev);
         make_req(&g, &inv->resources[0], k == 0, &q, avail, &n_avail, must, &n_must);
         brute_force(&g, &q, best);
         for (size_t size = 1; size <= g.n_dev && ok; size++)
@@ -472,16 +482,9 @@ check_valid(const struct inventory *inv, const struct req *q, const char **avail
 static bool
 check_big_board(uint32_t seed)
 {
-    struct inv_policy p = {.mode = INV_MODE_PASSTHROUGH,
-                           .domain = "nvidia.com",
-                           .gpu_alias = "pgpu",
-                           .nvswitch_alias = "nvswitch",
-                           .sysfs_root = "/nonexistent",
-                           .dev_root = "/dev"};
-    struct topo_error err = TOPO_ERROR_INIT;
     const char *avail[MAX_GEN], *must[MAX_GEN];
     size_t n_avail, n_must;
-    struct inventory *inv = NULL;
+    struct inventory *inv;
     struct topo_host *h;
     struct req q;
     struct gen g;
@@ -490,7 +493,7 @@ check_big_board(uint32_t seed)
     gen_board(&g, seed, MAX_GEN);
     h = gen_host(&g);
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-    CU_ASSERT_EQUAL_FATAL(inventory_build(h, &p, &inv, &err), 0);
+    inv = board_inventory(h, INV_MODE_PASSTHROUGH, g.n_dev);
     make_req(&g, &inv->resources[0], seed % 2, &q, avail, &n_avail, must, &n_must);
     for (size_t size = 1; size <= g.n_dev && ok; size++)
         ok = check_valid(inv, &q, avail, n_avail, must, n_must, size);
