@@ -40,7 +40,7 @@ int topo_iommu_list(struct topo_host *host, int sys_fd, const char *sysfs_root);
 int topo_iommu_members(struct topo_host *host, int sys_fd, int dev_fd, const char *sysfs_root);
 
 /* Fill dev_iommu, dev_vfio, per-function cdev_node and resolve iommufd. */
-void topo_vfio_resolve(struct topo_host *host, int dev_fd, enum topo_iommu_mode mode);
+void topo_vfio_resolve(struct topo_host *host, int sys_fd, int dev_fd, enum topo_iommu_mode mode);
 
 /* Read the NUMA distance table into host->n_numa_nodes/numa_distance:
  * through libnuma when sysfs_root is the live /sys, else from

@@ -77,7 +77,7 @@ struct topo_host {
     struct topo_function *functions; /* sorted by BDF */
     size_t n_groups;
     struct topo_group *groups;       /* sorted by id */
-    bool dev_iommu;       /* <dev-root>/iommu exists */
+    bool dev_iommu;       /* <dev-root>/iommu or <sysfs-root>/class/misc/iommu exists */
     bool dev_vfio;        /* <dev-root>/vfio/vfio exists */
     bool iommufd;         /* resolved from the requested mode and what exists */
     size_t n_warnings;

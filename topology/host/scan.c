@@ -399,7 +399,7 @@ scan_host(struct scan *s, struct topo_pci *pci, enum topo_iommu_mode mode,
     if (r < 0)
         return topo_error_set(err, r, "reading IOMMU groups under %s: out of memory", s->root);
     read_details(s, pci);
-    topo_vfio_resolve(s->host, s->dev_fd, mode);
+    topo_vfio_resolve(s->host, s->sys_fd, s->dev_fd, mode);
     if (topo_numa_scan(s->host, s->sys_fd, s->root) < 0)
         return topo_error_set(err, -ENOMEM, "reading NUMA distances: out of memory");
     return 0;

@@ -14,11 +14,14 @@ topo_vfio_driver(const char *driver)
 }
 
 void
-topo_vfio_resolve(struct topo_host *host, int dev_fd, enum topo_iommu_mode mode)
+topo_vfio_resolve(struct topo_host *host, int sys_fd, int dev_fd, enum topo_iommu_mode mode)
 {
     bool any_cdev = false;
 
-    host->dev_iommu = topo_sysfs_exists(dev_fd, "iommu");
+    /* The DaemonSet mounts only /dev/vfio of the host's /dev: the iommufd
+     * misc device ("iommu") also shows in sysfs, which it mounts whole. */
+    host->dev_iommu = topo_sysfs_exists(dev_fd, "iommu") ||
+                      topo_sysfs_exists(sys_fd, "class/misc/iommu");
     host->dev_vfio = topo_sysfs_exists(dev_fd, "vfio/vfio");
     for (size_t i = 0; i < host->n_functions; i++) {
         struct topo_function *f = &host->functions[i];

@@ -1,4 +1,6 @@
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -6,8 +8,9 @@
 
 #include "test/support/suite.h"
 #include "test/support/topo_fixture.h"
-#include "topology/host/host.h"
+#include "topology/base/cleanup.h"
 #include "topology/base/macros.h"
+#include "topology/host/host.h"
 
 /* Per-fixture expectations, taken from the layouts described in
  * scripts/fixtures/layouts.py. */
@@ -433,7 +436,72 @@ test_no_nvidia(void)
     topo_host_free(h);
 }
 
-TEST_SUITE(topo_scan, NULL, NULL, {"hgx-h100-iommufd", test_hgx_h100_iommufd},
+/* A temp dir whose entries are symlinks to <fixture>/<sub>/<entry>. */
+static char *
+link_tree(const char *fixture, const char *sub, const char *const *entries)
+{
+    char *dir = strdup("/tmp/kgdp-topo-links-XXXXXX"), *dst = NULL, *src = NULL;
+    bool ok = dir && mkdtemp(dir);
+
+    for (size_t i = 0; ok && entries[i]; i++) {
+        ok = asprintf(&src, "%s/%s/%s/%s", getenv("KGDP_FIXTURES"), fixture, sub, entries[i]) > 0 &&
+             asprintf(&dst, "%s/%s", dir, entries[i]) > 0 && symlink(src, dst) == 0;
+        free(src);
+        free(dst);
+        src = dst = NULL;
+    }
+    CU_ASSERT_FATAL(ok);
+    return dir;
+}
+
+static void
+rm_link_tree(char *dir, const char *const *entries)
+{
+    char *p;
+
+    for (size_t i = 0; entries[i]; i++)
+        if (asprintf(&p, "%s/%s", dir, entries[i]) > 0) {
+            unlink(p);
+            free(p);
+        }
+    rmdir(dir);
+    free(dir);
+}
+
+/* The DaemonSet mounts /sys whole but only /dev/vfio of /dev: iommufd is
+ * then known from the misc device in sysfs, not from /dev/iommu. */
+static void
+test_iommufd_from_sysfs(void)
+{
+    static const char *const dev_entries[] = {"vfio", NULL};
+    static const char *const sys_entries[] = {"bus", "devices", "kernel", NULL};
+    char *dev = link_tree("hgx-h100-iommufd", "dev", dev_entries);
+    char *sys = link_tree("hgx-h100-iommufd", "sys", sys_entries);
+    _cleanup_free_ char *fx_sys = NULL;
+    struct topo_error err = TOPO_ERROR_INIT;
+    struct topo_scan_options o = {.iommu = TOPO_IOMMU_AUTO, .dev_root = dev};
+    struct topo_host *h = NULL;
+
+    CU_ASSERT_FATAL(asprintf(&fx_sys, "%s/hgx-h100-iommufd/sys", getenv("KGDP_FIXTURES")) > 0);
+    o.sysfs_root = fx_sys;
+    CU_ASSERT_EQUAL_FATAL(topo_scan(&o, &h, &err), 0);
+    CU_ASSERT_TRUE(h->dev_iommu);
+    CU_ASSERT_TRUE(h->iommufd);
+    CU_ASSERT_TRUE(h->functions[topo_fixture_index(h, "0000:0a:00.0")].cdev_node);
+    topo_host_free(h);
+    /* Neither /dev/iommu nor the misc device: legacy. */
+    o.sysfs_root = sys;
+    h = NULL;
+    CU_ASSERT_EQUAL_FATAL(topo_scan(&o, &h, &err), 0);
+    CU_ASSERT_FALSE(h->dev_iommu);
+    CU_ASSERT_FALSE(h->iommufd);
+    CU_ASSERT_EQUAL(h->n_functions, 4 * 14 + 2 + 4 * 2);
+    topo_host_free(h);
+    rm_link_tree(dev, dev_entries);
+    rm_link_tree(sys, sys_entries);
+}
+
+TEST_SUITE(topo_scan, NULL, NULL, {"iommufd known from sysfs", test_iommufd_from_sysfs}, {"hgx-h100-iommufd", test_hgx_h100_iommufd},
            {"hgx-h200-legacy", test_hgx_h200_legacy},
            {"hgx-h200-singleton-switch", test_hgx_h200_singleton_switch},
            {"hgx-b200", test_hgx_b200}, {"rtx-pro-6000-sriov", test_rtx_pro_6000_sriov},
