@@ -61,6 +61,7 @@ $(BIN): $(call obj,plugin/cli/main.c) $(LAYER_LIBS) $(call srclist,bin,$(LAYER_S
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LAYER_LIBS) $(LAYER_LDLIBS)
 
 include test/rules.mk
+include deployments/image/rules.mk
 
 deps:
 	@sh scripts/install-deps.sh

@@ -42,7 +42,8 @@ uses_config := json-c
 uses_grpc := grpc protobuf-c
 uses_discover := json-c
 
-pkg_grpc := grpc
+# Unix sockets only: the gRPC core without TLS (no OpenSSL).
+pkg_grpc := grpc_unsecure
 pkg_protobuf-c := libprotobuf-c
 pkg_json-c := json-c
 pkg_pci := libpci
@@ -81,7 +82,7 @@ LAYER_SRC := $(foreach l,$(LAYERS),$(src_$(l)))
 # Highest first, so that a lower layer calling a higher one fails to link.
 LAYER_LIBS := $(foreach l,cli daemon discover grpc events config log proto cdi units host base,\
 	$(call lib_of,$(l)))
-LAYER_LDLIBS := $(shell pkg-config --libs grpc libprotobuf-c libpci numa json-c 2>/dev/null) -lpthread
+LAYER_LDLIBS := $(shell pkg-config --libs grpc_unsecure libprotobuf-c libpci numa json-c 2>/dev/null) -lpthread
 # The CLI's main.c is compiled as the cli layer.
 $(call obj,plugin/cli/main.c): LAYER_CFLAGS := $(call layer_cflags,cli)
 $(call obj,plugin/cli/main.c): | $(BUILD)/poison/cli/.stamp $(GEN)
@@ -102,7 +103,7 @@ $(BUILD)/layers.ok: scripts/check-layers.sh $(LAYER_SRC) $(wildcard $(foreach l,
 	$(Q)sh scripts/check-layers.sh && touch $@
 
 # Tests and tools compile with every library's flags (LAYER_CFLAGS unset).
-TEST_CFLAGS := $(shell pkg-config --cflags grpc libprotobuf-c libpci numa json-c cunit 2>/dev/null) \
+TEST_CFLAGS := $(shell pkg-config --cflags grpc_unsecure libprotobuf-c libpci numa json-c cunit 2>/dev/null) \
 	-I$(BUILD)/gen
 
 $(BUILD)/obj/%.o: %.c | $(GEN) $(BUILD)/layers.ok
