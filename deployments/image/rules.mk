@@ -48,3 +48,6 @@ $(IMAGE_TAR): $(BIN) deployments/image/Containerfile deployments/image/assemble-
 	$(Q)rm -f $@.tmp && $(PODMAN) save -q --format oci-archive -o $@.tmp $(IMAGE) && mv $@.tmp $@
 	@printf '  %-6s %s: %s bytes in files, archive %s bytes\n' SIZE $(IMAGE) \
 		"$$(du -sb $(IMAGE_DIR)/rootfs | cut -f1)" "$$(stat -c %s $@)"
+
+# The integration suite image_podman runs the image (test/image/).
+integration: $(IMAGE_TAR) $(CDI_CHECK)
