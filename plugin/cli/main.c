@@ -27,6 +27,8 @@ main(int argc, char **argv)
         status = cmd_discover(&o);
     } else if (strcmp(o.command, "cdi") == 0) {
         status = cmd_cdi(&o);
+    } else if (strcmp(o.command, "health") == 0) {
+        status = cmd_health(&o);
     } else {
         status = cmd_serve(&o);
     }

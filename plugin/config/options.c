@@ -59,6 +59,7 @@ plugin_usage(void)
           "    [--cdi-takeover]\n"
           "  kata-gpu-device-plugin discover [--format table|json|dot] [same roots]\n"
           "  kata-gpu-device-plugin cdi [--output DIR|-] [same roots]\n"
+          "  kata-gpu-device-plugin health [--kubelet-dir DIR]\n"
           "  kata-gpu-device-plugin version\n",
           stdout);
 }
@@ -211,12 +212,13 @@ absolute_paths(struct plugin_options *o, struct topo_error *err)
 static int
 check_command(struct plugin_options *o, struct topo_error *err)
 {
-    static const char *const commands[] = {"serve", "discover", "cdi", "version", "help"};
+    static const char *const commands[] = {"serve", "discover", "cdi", "health", "version",
+                                                "help"};
 
     for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
         if (strcmp(o->command, commands[i]) == 0)
             return 0;
-    return topo_error_set(err, -EINVAL, "unknown command '%s' (serve, discover, cdi, version)",
+    return topo_error_set(err, -EINVAL, "unknown command '%s' (serve, discover, cdi, health, version)",
                           o->command);
 }
 

@@ -102,6 +102,13 @@ grep -q Unhealthy "$tmp/sim.out" && fail "a device is Unhealthy"
 grep -qE '^  device /dev/vfio/devices/vfio[0-9]+ -> /dev/vfio/devices/vfio[0-9]+ \(mrw\)' "$tmp/sim.out" ||
     fail "Allocate returned no iommufd device node"
 
+# The liveness probe, as the kubelet runs it: exec in the container.
+$P exec "$ctr" /usr/bin/kata-gpu-device-plugin health >"$tmp/health.out" 2>&1 ||
+    fail "health in the container: $(cat "$tmp/health.out")"
+cat "$tmp/health.out"
+grep -q '^ok      kgdp-pgpu.sock$' "$tmp/health.out" && grep -q '^ok      kgdp-nvswitch.sock$' "$tmp/health.out" ||
+    fail "health did not probe both sockets"
+
 # What the daemon runs with, read from the host's /proc.
 pid=$($P inspect -f '{{.State.Pid}}' "$ctr") || fail "podman inspect"
 for want in 'CapEff:	0000000000000000' 'CapPrm:	0000000000000000' 'CapBnd:	0000000000000000' \
