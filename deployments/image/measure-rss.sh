@@ -7,7 +7,9 @@
 # usage: measure-rss.sh BINARY SIM FIXTURE_DIR RESOURCES ALLOCATE_ARG
 #   e.g. measure-rss.sh build/kata-gpu-device-plugin build/test/kubelet-sim \
 #        build/fixtures/hgx-h100-iommufd 2 nvidia.com/pgpu=0000:0a:00.0
-# Prints one line: rss_kib=N hwm_kib=N pss_kib=N
+# RESCANS=N (env) then sends N SIGHUPs (full rescans), one a second, before
+# reading. Prints one line: rss_kib=N hwm_kib=N pss_kib=N cpu_ms=N (CPU time
+# the daemon used since it started).
 set -eu
 
 bin=$1 sim=$2 fx=$3 n=$4 alloc=$5
@@ -34,7 +36,12 @@ if ! wait "$sim_pid"; then
     exit 1
 fi
 kill -0 "$pid" || { cat "$work/plugin.log" >&2; exit 1; }
+i=0
+while [ $i -lt "${RESCANS:-0}" ]; do kill -HUP "$pid"; sleep 1; i=$((i + 1)); done
+kill -0 "$pid" || { cat "$work/plugin.log" >&2; exit 1; }
+ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+cpu_ms=$((ticks * 1000 / $(getconf CLK_TCK)))
 rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
 pss=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup")
-echo "rss_kib=$rss hwm_kib=$hwm pss_kib=$pss"
+echo "rss_kib=$rss hwm_kib=$hwm pss_kib=$pss cpu_ms=$cpu_ms"
