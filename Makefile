@@ -62,6 +62,7 @@ $(BIN): $(call obj,plugin/cli/main.c) $(LAYER_LIBS) $(call srclist,bin,$(LAYER_S
 
 include test/rules.mk
 include deployments/image/rules.mk
+include test/manifests/rules.mk
 
 deps:
 	@sh scripts/install-deps.sh

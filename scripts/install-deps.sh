@@ -20,6 +20,8 @@ for p in $PKGS; do
 done
 # kubectl: Debian's kubernetes-client unless another package provides one.
 command -v kubectl >/dev/null 2>&1 || missing="$missing kubernetes-client"
+# node and npm (manifest validation): Debian's unless another package provides them.
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 
 echo "install-deps: installing:$missing"
