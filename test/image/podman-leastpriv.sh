@@ -84,7 +84,12 @@ i=0
 while [ ! -S "$tmp/kubelet/kubelet.sock" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 [ -S "$tmp/kubelet/kubelet.sock" ] || fail "kubelet simulator did not listen"
 
-$P run -d --name "$ctr" $SEC $MOUNTS "$image" serve --log-level info >"$tmp/run.log" 2>&1 ||
+# The DaemonSet's config (ConfigMap volume) and environment.
+cfg="${KGDP_SRCDIR:-.}/deployments/kustomize/base/config.json"
+[ -f "$cfg" ] || fail "$cfg missing"
+$P run -d --name "$ctr" $SEC $MOUNTS -v "$cfg:/etc/kata-gpu-device-plugin/config.json:ro" \
+    -e P_GPU_ALIAS=pgpu -e NVSWITCH_ALIAS=nvswitch \
+    "$image" serve --config=/etc/kata-gpu-device-plugin/config.json >"$tmp/run.log" 2>&1 ||
     fail "podman run: $(cat "$tmp/run.log")"
 wait "$sim_pid"
 sim_status=$?
