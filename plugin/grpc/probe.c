@@ -108,8 +108,10 @@ probe_result(const char *path, struct probe_call *pc, int timeout_ms, struct top
     if (pc->status == GRPC_STATUS_OK) {
         r = grpc_payload_unpack(pc->response, &v1beta1__device_plugin_options__descriptor, &msg);
         if (r < 0)
-            return topo_error_set(err, r, "%s: GetDevicePluginOptions answer is not "
-                                          "DevicePluginOptions", path);
+            return topo_error_set(err, r,
+                                  "%s: GetDevicePluginOptions answer is not "
+                                  "DevicePluginOptions",
+                                  path);
         protobuf_c_message_free_unpacked(msg, NULL);
         return 0;
     }
@@ -133,8 +135,10 @@ probe_check_path(const char *path, struct topo_error *err)
     struct stat st;
 
     if (strlen(path) > PLUGIN_SOCKET_PATH_MAX)
-        return topo_error_set(err, -ENAMETOOLONG, "%s: longer than the %d bytes of a unix socket "
-                                                  "path", path, PLUGIN_SOCKET_PATH_MAX);
+        return topo_error_set(err, -ENAMETOOLONG,
+                              "%s: longer than the %d bytes of a unix socket "
+                              "path",
+                              path, PLUGIN_SOCKET_PATH_MAX);
     if (stat(path, &st) < 0)
         return topo_error_set(err, -errno, "%s: %s", path, strerror(errno));
     if (!S_ISSOCK(st.st_mode))

@@ -33,10 +33,10 @@ run_health(const char *dir, char **ret_out)
 
     CU_ASSERT_FATAL(fd >= 0 && bin);
     close(fd);
-    CU_ASSERT_EQUAL_FATAL(tproc_spawn((char *[]){(char *)bin, "health", "--kubelet-dir",
-                                                 (char *)dir, NULL},
-                                      tmpl, NULL, &pid),
-                          0);
+    CU_ASSERT_EQUAL_FATAL(
+        tproc_spawn((char *[]){(char *)bin, "health", "--kubelet-dir", (char *)dir, NULL}, tmpl,
+                    NULL, &pid),
+        0);
     if (tproc_wait(pid, HEALTH_LIMIT_MS * tproc_factor(), &status) < 0) {
         tproc_end(&pid, 1000);
         CU_FAIL("health did not finish");

@@ -110,5 +110,6 @@ test_probe_dead_paths(void)
     harness_fini(&h);
 }
 
-TEST_SUITE(probe, NULL, NULL, {"live daemon answers; killed daemon refused", test_probe_live_daemon},
+TEST_SUITE(probe, NULL, NULL,
+           {"live daemon answers; killed daemon refused", test_probe_live_daemon},
            {"missing, not a socket, dead, mute, too long", test_probe_dead_paths})
