@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the Debian packages the build, tests and demo need.
 # Idempotent and silent when everything is already present.
+# --build: only what building the daemon needs (the image's builder stage).
 set -eu
 
 PKGS="build-essential pkg-config make git \
@@ -12,6 +13,12 @@ cppcheck clang-tidy clang-14 libclang-rt-14-dev \
 podman runc busybox-static containerd qemu-system-x86 util-linux cpio kmod \
 yamllint prometheus libmicrohttpd-dev"
 
+BUILD_PKGS="build-essential pkg-config make \
+libgrpc-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler \
+libpci-dev pci.ids libnuma-dev libjson-c-dev"
+build_only=
+[ "${1:-}" = --build ] && { PKGS=$BUILD_PKGS; build_only=1; }
+
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -19,9 +26,9 @@ for p in $PKGS; do
     fi
 done
 # kubectl: Debian's kubernetes-client unless another package provides one.
-command -v kubectl >/dev/null 2>&1 || missing="$missing kubernetes-client"
+[ -n "$build_only" ] || command -v kubectl >/dev/null 2>&1 || missing="$missing kubernetes-client"
 # node and npm (manifest validation): Debian's unless another package provides them.
-command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+[ -n "$build_only" ] || command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 
 echo "install-deps: installing:$missing"

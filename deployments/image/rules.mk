@@ -44,8 +44,11 @@ $(IMAGE_TAR): $(BIN) deployments/image/Containerfile deployments/image/assemble-
 	$(call say,ROOTFS,$(IMAGE_DIR)/rootfs)
 	$(Q)sh deployments/image/assemble-rootfs.sh $(BIN) $(IMAGE_DIR)/rootfs
 	$(call say,IMAGE,$(IMAGE))
-	$(Q)$(PODMAN) build -q -f deployments/image/Containerfile -t $(IMAGE) $(IMAGE_DIR) >/dev/null
-	$(Q)rm -f $@.tmp && $(PODMAN) save -q --format oci-archive -o $@.tmp $(IMAGE) && mv $@.tmp $@
+	$(Q)$(PODMAN) build -q -f deployments/image/Containerfile -t $(IMAGE) \
+		--iidfile $(IMAGE_DIR)/image-id $(IMAGE_DIR) >/dev/null
+	@# Saved by ID: another tree's `make image` may retag $(IMAGE) meanwhile.
+	$(Q)rm -f $@.tmp && $(PODMAN) save -q --format oci-archive -o $@.tmp \
+		"$$(cat $(IMAGE_DIR)/image-id)" && mv $@.tmp $@
 	@printf '  %-6s %s: %s bytes in files, archive %s bytes\n' SIZE $(IMAGE) \
 		"$$(du -sb $(IMAGE_DIR)/rootfs | cut -f1)" "$$(stat -c %s $@)"
 
