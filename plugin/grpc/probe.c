@@ -13,8 +13,8 @@
 #include "plugin/grpc/probe.h"
 #include "plugin/grpc/socket_path.h"
 #include "plugin/grpc/status.h"
+#include "plugin/grpc/unary_ops.h"
 #include "proto/api.pb-c.h"
-#include "topology/base/macros.h"
 
 #define OPTIONS_METHOD "/v1beta1.DevicePlugin/GetDevicePluginOptions"
 /* The call's deadline bounds the wait; this guards a stuck transport. */
@@ -61,24 +61,14 @@ probe_run(grpc_channel *ch, struct probe_call *pc, int timeout_ms)
     grpc_slice method = grpc_slice_from_static_string(OPTIONS_METHOD);
     grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method, NULL,
                                                deadline_ms(timeout_ms), NULL);
-    grpc_op ops[6];
+    const struct plugin_unary_io io = {pc->request,   &pc->initial, &pc->trailing,
+                                       &pc->response, &pc->status,  &pc->details};
+    grpc_op ops[PLUGIN_UNARY_OPS];
     grpc_event ev;
     int r = -ENOMEM;
 
-    memset(ops, 0, sizeof(ops));
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[1].op = GRPC_OP_SEND_MESSAGE;
-    ops[1].data.send_message.send_message = pc->request;
-    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[3].data.recv_initial_metadata.recv_initial_metadata = &pc->initial;
-    ops[4].op = GRPC_OP_RECV_MESSAGE;
-    ops[4].data.recv_message.recv_message = &pc->response;
-    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    ops[5].data.recv_status_on_client.trailing_metadata = &pc->trailing;
-    ops[5].data.recv_status_on_client.status = &pc->status;
-    ops[5].data.recv_status_on_client.status_details = &pc->details;
-    if (call && grpc_call_start_batch(call, ops, ARRAY_SIZE(ops), ops, NULL) == GRPC_CALL_OK) {
+    plugin_unary_ops(ops, &io, 0);
+    if (call && grpc_call_start_batch(call, ops, PLUGIN_UNARY_OPS, ops, NULL) == GRPC_CALL_OK) {
         ev = grpc_completion_queue_pluck(cq, ops, deadline_ms(timeout_ms + PROBE_GUARD_MS), NULL);
         if (ev.type == GRPC_QUEUE_TIMEOUT) {
             grpc_call_cancel(call, NULL);

@@ -9,6 +9,7 @@
 #include "plugin/log/log.h"
 #include "plugin/grpc/loop.h"
 #include "plugin/grpc/status.h"
+#include "plugin/grpc/unary_ops.h"
 #include "proto/api.pb-c.h"
 
 /* Registration with the kubelet runs as an ordinary client call on the
@@ -59,22 +60,14 @@ static int
 register_start_batch(struct plugin_server *s)
 {
     struct plugin_register *reg = &s->reg;
-    grpc_op ops[6];
+    const struct plugin_unary_io io = {reg->request,   &reg->initial_md, &reg->trailing_md,
+                                       &reg->response, &reg->status,     &reg->details};
+    grpc_op ops[PLUGIN_UNARY_OPS];
 
-    memset(ops, 0, sizeof(ops));
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[1].op = GRPC_OP_SEND_MESSAGE;
-    ops[1].data.send_message.send_message = reg->request;
-    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[3].data.recv_initial_metadata.recv_initial_metadata = &reg->initial_md;
-    ops[4].op = GRPC_OP_RECV_MESSAGE;
-    ops[4].data.recv_message.recv_message = &reg->response;
-    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    ops[5].data.recv_status_on_client.trailing_metadata = &reg->trailing_md;
-    ops[5].data.recv_status_on_client.status = &reg->status;
-    ops[5].data.recv_status_on_client.status_details = &reg->details;
-    return grpc_call_start_batch(reg->call, ops, 6, &reg->tag, NULL) == GRPC_CALL_OK ? 0 : -EIO;
+    plugin_unary_ops(ops, &io, 0);
+    if (grpc_call_start_batch(reg->call, ops, PLUGIN_UNARY_OPS, &reg->tag, NULL) != GRPC_CALL_OK)
+        return -EIO;
+    return 0;
 }
 
 static int

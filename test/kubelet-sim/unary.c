@@ -7,6 +7,7 @@
 #include <grpc/support/time.h>
 
 #include "plugin/grpc/grpc_payload.h"
+#include "plugin/grpc/unary_ops.h"
 #include "test/kubelet-sim/ksim-priv.h"
 
 gpr_timespec
@@ -89,7 +90,8 @@ ksim_unary(grpc_channel *ch, const char *method, const ProtobufCMessage *req,
     grpc_byte_buffer *send = unary_payload(req), *resp = NULL;
     grpc_status_code status = GRPC_STATUS_UNKNOWN;
     grpc_slice details = grpc_empty_slice();
-    grpc_op ops[6];
+    const struct plugin_unary_io io = {send, &initial, &trailing, &resp, &status, &details};
+    grpc_op ops[PLUGIN_UNARY_OPS];
     grpc_call *call;
     int r = -EIO;
 
@@ -97,21 +99,9 @@ ksim_unary(grpc_channel *ch, const char *method, const ProtobufCMessage *req,
     grpc_metadata_array_init(&trailing);
     call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, path, NULL,
                                     ksim_deadline_ms(timeout_ms), NULL);
-    memset(ops, 0, sizeof(ops));
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[0].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY;
-    ops[1].op = GRPC_OP_SEND_MESSAGE;
-    ops[1].data.send_message.send_message = send;
-    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial;
-    ops[4].op = GRPC_OP_RECV_MESSAGE;
-    ops[4].data.recv_message.recv_message = &resp;
-    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    ops[5].data.recv_status_on_client.trailing_metadata = &trailing;
-    ops[5].data.recv_status_on_client.status = &status;
-    ops[5].data.recv_status_on_client.status_details = &details;
-    if (call && send && grpc_call_start_batch(call, ops, 6, ops, NULL) == GRPC_CALL_OK) {
+    plugin_unary_ops(ops, &io, GRPC_INITIAL_METADATA_WAIT_FOR_READY);
+    if (call && send &&
+        grpc_call_start_batch(call, ops, PLUGIN_UNARY_OPS, ops, NULL) == GRPC_CALL_OK) {
         unary_wait(cq, call, ops, timeout_ms);
         r = unary_result(status, details, resp, resp_desc, ret, ret_status, ret_msg);
     }
