@@ -79,11 +79,7 @@ probe_run(grpc_channel *ch, struct probe_call *pc, int timeout_ms)
     }
     if (call)
         grpc_call_unref(call);
-    grpc_completion_queue_shutdown(cq);
-    while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
-           GRPC_QUEUE_SHUTDOWN)
-        ;
-    grpc_completion_queue_destroy(cq);
+    plugin_unary_cq_destroy(cq);
     return r;
 }
 

@@ -1,5 +1,7 @@
 #include <string.h>
 
+#include <grpc/support/time.h>
+
 #include "plugin/grpc/unary_ops.h"
 
 void
@@ -19,4 +21,14 @@ plugin_unary_ops(grpc_op *ops, const struct plugin_unary_io *io, uint32_t initia
     ops[5].data.recv_status_on_client.trailing_metadata = io->trailing_md;
     ops[5].data.recv_status_on_client.status = io->status;
     ops[5].data.recv_status_on_client.status_details = io->details;
+}
+
+void
+plugin_unary_cq_destroy(grpc_completion_queue *cq)
+{
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(cq);
 }

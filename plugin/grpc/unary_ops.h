@@ -21,3 +21,7 @@ struct plugin_unary_io {
  * e.g. GRPC_INITIAL_METADATA_WAIT_FOR_READY), the request and close; receive
  * initial metadata, the response and the status. Nothing is allocated. */
 void plugin_unary_ops(grpc_op *ops, const struct plugin_unary_io *io, uint32_t initial_flags);
+
+/* Shut down the pluck queue of a finished blocking call, drain it to
+ * GRPC_QUEUE_SHUTDOWN and destroy it. */
+void plugin_unary_cq_destroy(grpc_completion_queue *cq);

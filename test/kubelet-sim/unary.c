@@ -107,11 +107,7 @@ ksim_unary(grpc_channel *ch, const char *method, const ProtobufCMessage *req,
     }
     if (call)
         grpc_call_unref(call);
-    grpc_completion_queue_shutdown(cq);
-    while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
-           GRPC_QUEUE_SHUTDOWN)
-        ;
-    grpc_completion_queue_destroy(cq);
+    plugin_unary_cq_destroy(cq);
     if (send)
         grpc_byte_buffer_destroy(send);
     if (resp)

@@ -48,39 +48,32 @@ node "$here/validate.js" "$out"/*.yaml deployments/examples/*.yaml || fail "vali
 
 # Broken copies of the DaemonSet, validated in one run: each must be
 # rejected with a message naming what is wrong.
-cases="unknown-field wrong-type bad-enum missing-required privilege-escalation all-of-dev"
-edit() {
-    case $1 in
-    unknown-field) echo 's/readOnlyRootFilesystem: true/readOnlyRootFileSystem: true/' ;;
-    wrong-type) echo 's/privileged: false/privileged: "no"/' ;;
-    bad-enum) echo 's/type: RuntimeDefault/type: Default/' ;;
-    missing-required) echo 's/^  selector:$/  selektor:/' ;;
-    privilege-escalation) echo 's/allowPrivilegeEscalation: false/allowPrivilegeEscalation: true/' ;;
-    all-of-dev) echo 's|path: /dev/vfio$|path: /dev|' ;;
-    esac
-}
-expect() {
-    case $1 in
-    unknown-field) echo "'\"readOnlyRootFileSystem\"' does not exist in type 'ISecurityContext'" ;;
-    wrong-type) echo "privileged must be boolean" ;;
-    bad-enum) echo "seccompProfile/type must be equal to one of the allowed values" ;;
-    missing-required) echo "data/spec must have required property selector" ;;
-    privilege-escalation) echo "policy: allowPrivilegeEscalation must be false" ;;
-    all-of-dev) echo "policy: hostPath /dev is not allowed" ;;
-    esac
-}
+# name<TAB>sed expression<TAB>expected message
+cases=$(printf '%s\t%s\t%s\n' \
+    unknown-field 's/readOnlyRootFilesystem: true/readOnlyRootFileSystem: true/' \
+    "'\"readOnlyRootFileSystem\"' does not exist in type 'ISecurityContext'" \
+    wrong-type 's/privileged: false/privileged: "no"/' "privileged must be boolean" \
+    bad-enum 's/type: RuntimeDefault/type: Default/' \
+    "seccompProfile/type must be equal to one of the allowed values" \
+    missing-required 's/^  selector:$/  selektor:/' "data/spec must have required property selector" \
+    privilege-escalation 's/allowPrivilegeEscalation: false/allowPrivilegeEscalation: true/' \
+    "policy: allowPrivilegeEscalation must be false" \
+    all-of-dev 's#path: /dev/vfio$#path: /dev#' "policy: hostPath /dev is not allowed")
+tab=$(printf '\t')
 mkdir -p "$out/broken"
-for c in $cases; do
-    sed "$(edit "$c")" "$out/passthrough.yaml" >"$out/broken/$c.yaml"
-    cmp -s "$out/passthrough.yaml" "$out/broken/$c.yaml" && fail "broken copy $c is unchanged"
+echo "$cases" | while IFS=$tab read -r c expr _; do
+    sed "$expr" "$out/passthrough.yaml" >"$out/broken/$c.yaml"
+    if cmp -s "$out/passthrough.yaml" "$out/broken/$c.yaml"; then fail "broken copy $c is unchanged"; fi
 done
 if node "$here/validate.js" "$out"/broken/*.yaml >"$out/broken.out" 2>&1; then
     fail "broken copies passed validation: $(cat "$out/broken.out")"
 fi
-for c in $cases; do
-    grep -q "^valid   .*/broken/$c.yaml: DaemonSet/" "$out/broken.out" && fail "broken copy $c passed validation"
-    grep -F "/broken/$c.yaml: " "$out/broken.out" | grep -qF "$(expect "$c")" ||
-        fail "broken copy $c: no '$(expect "$c")' in: $(cat "$out/broken.out")"
-    echo "manifests: broken on purpose and rejected: $c: $(expect "$c")"
+echo "$cases" | while IFS=$tab read -r c _ want; do
+    if grep -q "^valid   .*/broken/$c.yaml: DaemonSet/" "$out/broken.out"; then
+        fail "broken copy $c passed validation"
+    fi
+    grep -F "/broken/$c.yaml: " "$out/broken.out" | grep -qF "$want" ||
+        fail "broken copy $c: no '$want' in: $(cat "$out/broken.out")"
+    echo "manifests: broken on purpose and rejected: $c: $want"
 done
 echo "manifests: PASS ($(($(date +%s) - started)) s)"
