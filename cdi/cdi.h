@@ -140,3 +140,8 @@ int cdi_sync(const char *dir, const struct inventory *inv, bool takeover, struct
 
 /* Free what a report owns and zero it; NULL accepted. */
 void cdi_report_clear(struct cdi_report *r);
+
+/* The kinds (resource names) of our spec files in dir, sorted by file
+ * name; a file of ours without a readable kind is skipped. 0 and *ret,
+ * *ret_n (free with inventory_free_strv), or -errno with err. */
+int cdi_our_kinds(const char *dir, char ***ret, size_t *ret_n, struct topo_error *err);

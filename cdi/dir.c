@@ -305,3 +305,32 @@ cdi_sync(const char *dir, const struct inventory *inv, bool takeover, struct cdi
     *ret = rep;
     return 0;
 }
+
+int
+cdi_our_kinds(const char *dir, char ***ret, size_t *ret_n, struct topo_error *err)
+{
+    _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char **names = NULL, **kinds = NULL, *kind;
+    size_t n = 0, n_kinds = 0;
+    int r;
+
+    if (dirfd < 0)
+        return topo_error_set(err, -errno, "open %s: %s", dir, strerror(errno));
+    r = list_dir(dirfd, &names, &n, err);
+    if (r < 0)
+        return topo_error_prefix(err, "%s", dir);
+    for (size_t i = 0; i < n && r >= 0; i++) {
+        if (!is_ours(names[i]) || cdi_foreign_kind(dirfd, names[i], &kind) < 0)
+            continue;
+        r = strv_push(&kinds, &n_kinds, kind);
+        free(kind);
+    }
+    inventory_free_strv(names, n);
+    if (r < 0) {
+        inventory_free_strv(kinds, n_kinds);
+        return topo_error_set(err, -ENOMEM, "out of memory");
+    }
+    *ret = kinds;
+    *ret_n = n_kinds;
+    return 0;
+}

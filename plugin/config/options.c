@@ -59,7 +59,7 @@ plugin_usage(void)
           "    [--cdi-takeover]\n"
           "  kata-gpu-device-plugin discover [--format table|json|dot] [same roots]\n"
           "  kata-gpu-device-plugin cdi [--output DIR|-] [same roots]\n"
-          "  kata-gpu-device-plugin health [--kubelet-dir DIR]\n"
+          "  kata-gpu-device-plugin health [--kubelet-dir DIR] [--cdi-dir DIR]\n"
           "  kata-gpu-device-plugin version\n",
           stdout);
 }

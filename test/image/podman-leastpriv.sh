@@ -111,7 +111,8 @@ grep -qE '^  device /dev/vfio/devices/vfio[0-9]+ -> /dev/vfio/devices/vfio[0-9]+
 $P exec "$ctr" /usr/bin/kata-gpu-device-plugin health >"$tmp/health.out" 2>&1 ||
     fail "health in the container: $(cat "$tmp/health.out")"
 cat "$tmp/health.out"
-grep -q '^ok      kgdp-pgpu.sock$' "$tmp/health.out" && grep -q '^ok      kgdp-nvswitch.sock$' "$tmp/health.out" ||
+grep -q '^ok      nvidia.com/pgpu kgdp-pgpu.sock$' "$tmp/health.out" &&
+    grep -q '^ok      nvidia.com/nvswitch kgdp-nvswitch.sock$' "$tmp/health.out" ||
     fail "health did not probe both sockets"
 
 # What the daemon runs with, read from the host's /proc.

@@ -217,7 +217,34 @@ test_errors(void)
     cdi_t_rmdir(dir);
 }
 
-TEST_SUITE(cdi_dir, NULL, NULL, {"mode 0644, no temp file left", test_write_mode_no_temp},
+static void
+test_our_kinds(void)
+{
+    char *dir = cdi_t_tempdir();
+    _cleanup_free_ char *gone = NULL;
+    struct topo_error err = TOPO_ERROR_INIT;
+    struct cdi_report rep = {0};
+    char **kinds = NULL;
+    size_t n = 0;
+
+    CU_ASSERT_FATAL(dir != NULL);
+    CU_ASSERT_EQUAL(sync_table(dir, both, 2, false, &rep), 0);
+    add_foreign(dir); /* foreign specs of our kinds are not ours */
+    CU_ASSERT_EQUAL(cdi_t_write(dir, CDI_FILE_PREFIX "broken.json", "{"), 0);
+    CU_ASSERT_EQUAL_FATAL(cdi_our_kinds(dir, &kinds, &n, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_STRING_EQUAL(kinds[0], "nvidia.com/nvswitch");
+    CU_ASSERT_STRING_EQUAL(kinds[1], "nvidia.com/pgpu");
+    inventory_free_strv(kinds, n);
+    CU_ASSERT_FATAL(asprintf(&gone, "%s/absent", dir) > 0);
+    CU_ASSERT_EQUAL(cdi_our_kinds(gone, &kinds, &n, &err), -ENOENT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, gone));
+    cdi_report_clear(&rep);
+    cdi_t_rmdir(dir);
+}
+
+TEST_SUITE(cdi_dir, NULL, NULL, {"our kinds", test_our_kinds},
+           {"mode 0644, no temp file left", test_write_mode_no_temp},
            {"unchanged input keeps mtime", test_unchanged_keeps_mtime},
            {"stale specs and temp files removed", test_stale_removal},
            {"conflicts reported, ours yields", test_conflicts_reported},
