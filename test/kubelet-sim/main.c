@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "test/kubelet-sim/ksim.h"
 #include "topology/base/macros.h"
@@ -19,6 +20,7 @@ struct cli {
     int want_resources;
     int timeout_s;
     bool restart;
+    const char *watch_until;
     size_t n_prefer, n_alloc;
     char *prefer[MAX_ACTIONS];
     char *alloc[MAX_ACTIONS];
@@ -28,7 +30,10 @@ static void
 usage(FILE *f)
 {
     fprintf(f, "usage: kubelet-sim --kubelet-dir DIR [--wait-resources N] [--prefer RES=SIZE]...\n"
-               "                   [--allocate RES=ID,ID]... [--restart] [--timeout SECONDS]\n");
+               "                   [--allocate RES=ID,ID]... [--restart] [--timeout SECONDS]\n"
+               "                   [--watch-until FILE]\n"
+               "--watch-until: after the other actions, print every further device list\n"
+               "until FILE exists (fails after --timeout seconds)\n");
 }
 
 static int
@@ -52,7 +57,8 @@ parse_cli(int argc, char **argv, struct cli *c)
         {"kubelet-dir", required_argument, NULL, 'd'}, {"wait-resources", required_argument, NULL, 'n'},
         {"prefer", required_argument, NULL, 'p'},      {"allocate", required_argument, NULL, 'a'},
         {"restart", no_argument, NULL, 'r'},           {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0}};
+        {"watch-until", required_argument, NULL, 'w'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     int o;
 
     *c = (struct cli){.want_resources = 1, .timeout_s = 30};
@@ -62,6 +68,7 @@ parse_cli(int argc, char **argv, struct cli *c)
         case 'n': if (parse_int(optarg, 1, &c->want_resources) < 0) return -EINVAL; break;
         case 't': if (parse_int(optarg, 1, &c->timeout_s) < 0) return -EINVAL; break;
         case 'r': c->restart = true; break;
+        case 'w': c->watch_until = optarg; break;
         case 'p':
             if (c->n_prefer == MAX_ACTIONS || !strchr(optarg, '=')) return -EINVAL;
             c->prefer[c->n_prefer++] = optarg;
@@ -123,6 +130,22 @@ print_registration(struct ksim *sim, const char *res)
     free(endpoint);
 }
 
+static void
+print_devices(const char *res, const V1beta1__ListAndWatchResponse *list)
+{
+    printf("%s: %zu device(s)\n", res, list->n_devices);
+    for (size_t i = 0; i < list->n_devices; i++) {
+        V1beta1__Device *d = list->devices[i];
+
+        printf("  %-14s %-9s numa=", d->id, d->health);
+        if (!d->topology || d->topology->n_nodes == 0)
+            printf("-");
+        for (size_t j = 0; d->topology && j < d->topology->n_nodes; j++)
+            printf("%s%lld", j ? "," : "", (long long)d->topology->nodes[j]->id);
+        printf("\n");
+    }
+}
+
 /* Print the first list of res; returns 0 or -errno. */
 static int
 print_list(struct ksim *sim, const char *res, int timeout_ms)
@@ -136,19 +159,62 @@ print_list(struct ksim *sim, const char *res, int timeout_ms)
         printf("%s: no device list (%s)\n", res, strerror(-r));
         return r;
     }
-    printf("%s: %zu device(s)\n", res, list->n_devices);
-    for (size_t i = 0; i < list->n_devices; i++) {
-        V1beta1__Device *d = list->devices[i];
-
-        printf("  %-14s %-9s numa=", d->id, d->health);
-        if (!d->topology || d->topology->n_nodes == 0)
-            printf("-");
-        for (size_t j = 0; d->topology && j < d->topology->n_nodes; j++)
-            printf("%s%lld", j ? "," : "", (long long)d->topology->nodes[j]->id);
-        printf("\n");
-    }
+    print_devices(res, list);
     protobuf_c_message_free_unpacked(&list->base, NULL);
     return 0;
+}
+
+/* Print each list of res newer than *seen; updates *seen. */
+static int
+print_new_list(struct ksim *sim, const char *res, size_t *seen)
+{
+    V1beta1__ListAndWatchResponse *list;
+    size_t count;
+    int r = ksim_last_list(sim, res, &list, &count);
+
+    if (r == -ENODATA)
+        return 0;
+    if (r < 0)
+        return r;
+    if (count > *seen) {
+        printf("list %zu ", count);
+        print_devices(res, list);
+    }
+    *seen = count;
+    protobuf_c_message_free_unpacked(&list->base, NULL);
+    return 0;
+}
+
+/* Follow the device lists of names[0..n) until stop_file exists. */
+static int
+watch_lists(struct ksim *sim, char **names, int n, const char *stop_file, int timeout_ms)
+{
+    long end = now_ms() + timeout_ms;
+    size_t *seen = calloc((size_t)n + 1, sizeof(*seen));
+    int r = 0;
+
+    if (!seen)
+        return -ENOMEM;
+    for (int i = 0; i < n; i++) {
+        V1beta1__ListAndWatchResponse *list;
+
+        if (ksim_last_list(sim, names[i], &list, &seen[i]) == 0)
+            protobuf_c_message_free_unpacked(&list->base, NULL);
+    }
+    printf("watching %d resource(s) until %s exists\n", n, stop_file);
+    while (r == 0 && access(stop_file, F_OK) != 0) {
+        if (now_ms() >= end) {
+            printf("watch: %s did not appear in time\n", stop_file);
+            r = -ETIMEDOUT;
+            break;
+        }
+        for (int i = 0; i < n && r == 0; i++) {
+            ksim_wait_lists(sim, names[i], seen[i] + 1, n > 1 ? 20 : 100);
+            r = print_new_list(sim, names[i], &seen[i]);
+        }
+    }
+    free(seen);
+    return r;
 }
 
 static const char *
@@ -300,6 +366,8 @@ run(struct ksim *sim, struct cli *c)
             failed += print_list(sim, names[i], timeout_ms) < 0;
         }
     }
+    if (c->watch_until)
+        failed += watch_lists(sim, names, n, c->watch_until, timeout_ms) < 0;
     for (int i = 0; i < n; i++)
         free(names[i]);
     free(names);
@@ -323,6 +391,7 @@ main(int argc, char **argv)
         fprintf(stderr, "kubelet-sim: cannot serve %s/kubelet.sock: %s\n", c.dir, strerror(-r));
         return 1;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0);
     printf("kubelet: listening on %s/kubelet.sock\n", c.dir);
     fflush(stdout);
     r = run(sim, &c);

@@ -1,0 +1,171 @@
+#!/bin/sh
+# The plugin against a real kernel's VFIO: Debian's kernel boots in
+# qemu-system-x86_64 (TCG, q35, emulated Intel IOMMU) from an initramfs
+# built here (busybox-static, the plugin, the C kubelet simulator, setpriv,
+# the libraries ldd lists, the vfio modules) and runs guest-init.sh, which
+# binds emulated PCIe functions to vfio-pci and checks discover, cdi and
+# serve against what the guest kernel itself reports.
+#
+# Env (set by make): KGDP_BIN, KGDP_SIM, KGDP_VFIO_STATUS, KGDP_BUILD.
+# Optional: KGDP_REALKERNEL_TIMEOUT (seconds, default 420) bounds the boot;
+# KGDP_REALKERNEL_KEEP=1 keeps the work directory.
+# Exit: 0 pass, 1 failed. The guest's `discover --format json` output is
+# saved as $KGDP_BUILD/realkernel/discover.json, its console as console.log.
+
+set -u
+start=$(date +%s)
+fail() { echo "FAIL: realkernel: $*"; exit 1; }
+
+: "${KGDP_BIN:?KGDP_BIN is not set (run through make)}"
+: "${KGDP_SIM:?KGDP_SIM is not set (run through make)}"
+: "${KGDP_BUILD:?KGDP_BUILD is not set (run through make)}"
+: "${KGDP_VFIO_STATUS:?KGDP_VFIO_STATUS is not set (run through make)}"
+here=$(cd "$(dirname "$0")" && pwd)
+cache="$KGDP_BUILD/realkernel"
+limit=${KGDP_REALKERNEL_TIMEOUT:-420}
+
+for tool in qemu-system-x86_64 busybox setpriv cpio modinfo dpkg-deb apt-get timeout; do
+    command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed (scripts/install-deps.sh)"
+done
+busybox=$(command -v busybox)
+ldd "$busybox" >/dev/null 2>&1 && fail "$busybox is dynamically linked (install busybox-static)"
+mkdir -p "$cache/kernel" || fail "mkdir $cache/kernel"
+
+# Debian's current kernel image package, downloaded once into the cache.
+kernel_pkg() {
+    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+        awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+    [ -n "$pkg" ] || return 1
+    echo "$pkg"
+}
+fetch_kernel() {
+    pkg=$(kernel_pkg) || fail "apt-cache cannot resolve linux-image-amd64 (apt-get update?)"
+    kdir="$cache/kernel/$pkg"
+    if [ ! -f "$kdir/.done" ]; then
+        rm -rf "$kdir" && mkdir -p "$kdir" || fail "mkdir $kdir"
+        (cd "$cache/kernel" && ls "$pkg"_*.deb >/dev/null 2>&1 ||
+            apt-get download -q "$pkg" >"$kdir.log" 2>&1) ||
+            fail "apt-get download $pkg: $(tail -n 3 "$kdir.log")"
+        deb=$(ls "$cache/kernel/$pkg"_*.deb | tail -n 1)
+        dpkg-deb -x "$deb" "$kdir/x" || fail "dpkg-deb -x $deb"
+        touch "$kdir/.done"
+    fi
+    vmlinuz=$(ls "$kdir"/x/boot/vmlinuz-* 2>/dev/null | head -n 1)
+    [ -f "$vmlinuz" ] || fail "no vmlinuz in $pkg"
+    moddir=$(ls -d "$kdir"/x/lib/modules/* | head -n 1)
+    kver=${moddir##*/}
+}
+
+# Modules in load order: dependencies (modinfo -F depends) first.
+MODS="irqbypass vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci"
+find_module() {
+    n=$(echo "$1" | tr '_' '-')
+    find "$moddir/kernel" -name "*.ko*" | while read -r f; do
+        b=${f##*/}
+        b=${b%%.ko*}
+        [ "$(echo "$b" | tr '_' '-')" = "$n" ] && { echo "$f"; break; }
+    done
+}
+add_module() {
+    grep -qx "$1" "$work/mods.seen" 2>/dev/null && return 0
+    echo "$1" >>"$work/mods.seen"
+    f=$(find_module "$1")
+    [ -n "$f" ] || fail "module $1 not in $kver"
+    for d in $(modinfo -F depends "$f" | tr ',' ' '); do
+        add_module "$d"
+    done
+    case $f in
+    *.ko) ;;
+    *) fail "compressed module $f (not supported)" ;;
+    esac
+    cp "$f" "$root/lib/modules/" || fail "copy $f"
+    echo "${f##*/}" >>"$root/lib/modules/load.order"
+}
+
+# A binary and every library ldd lists for it, at the same paths.
+add_binary() {
+    install -D -m 0755 "$1" "$root/usr/bin/${2:-${1##*/}}" || fail "copy $1"
+    ldd "$1" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print $1 }' | while read -r lib; do
+        [ -e "$root$lib" ] || install -D -m 0755 "$lib" "$root$lib" || fail "copy $lib"
+    done
+}
+
+build_initramfs() {
+    root="$work/root"
+    mkdir -p "$root/bin" "$root/lib/modules" "$root/proc" "$root/sys" "$root/dev" \
+        "$root/tmp" "$root/run" "$root/var" "$root/etc" || fail "mkdir $root"
+    cp "$busybox" "$root/bin/busybox" || fail "copy busybox"
+    ln -s busybox "$root/bin/sh"
+    add_binary "$KGDP_BIN" kata-gpu-device-plugin
+    add_binary "$KGDP_SIM" kubelet-sim
+    add_binary "$KGDP_VFIO_STATUS" vfio-group-status
+    add_binary "$(command -v setpriv)" setpriv
+    for m in $MODS; do
+        add_module "$m"
+    done
+    install -m 0755 "$here/guest-init.sh" "$root/init" || fail "copy guest-init.sh"
+    (cd "$root" && find . | cpio -o -H newc --quiet) >"$work/initramfs.cpio" ||
+        fail "cpio"
+}
+
+# The guest's PCI topology (see guest-init.sh for the roles):
+#   pcie.0 root ports rp1, rp2: e1000e each (singleton groups, no NUMA node)
+#   pxb-pcie on NUMA 1, root port rp3: e1000e (singleton group, NUMA 1)
+#   pxb-pcie on NUMA 1, root port rp4 > pcie-pci-bridge: two e1000 (one
+#     group with the bridge)
+#   pcie.0 root port rp5: pci-testdev (singleton)
+run_qemu() {
+    set -- -nodefaults -nographic -no-reboot -monitor none -display none \
+        -accel tcg -machine q35,kernel-irqchip=split -cpu max \
+        -device intel-iommu,intremap=on \
+        -m 512M -smp 2 \
+        -object memory-backend-ram,id=m0,size=256M -object memory-backend-ram,id=m1,size=256M \
+        -numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1 \
+        -device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1,addr=0x10 \
+        -device e1000e,bus=rp1 \
+        -device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2,addr=0x11 \
+        -device e1000e,bus=rp2 \
+        -device pcie-root-port,id=rp5,bus=pcie.0,chassis=5,slot=5,addr=0x12 \
+        -device pci-testdev,bus=rp5 \
+        -device pxb-pcie,id=pxb1,bus=pcie.0,bus_nr=0x40,numa_node=1,addr=0x1c \
+        -device pcie-root-port,id=rp3,bus=pxb1,chassis=3,slot=3,addr=0x0 \
+        -device e1000e,bus=rp3 \
+        -device pcie-root-port,id=rp4,bus=pxb1,chassis=4,slot=4,addr=0x1 \
+        -device pcie-pci-bridge,id=br1,bus=rp4 \
+        -device e1000,bus=br1,addr=0x1 \
+        -device e1000,bus=br1,addr=0x2 \
+        -kernel "$vmlinuz" -initrd "$work/initramfs.cpio" \
+        -append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 loglevel=4" \
+        -serial "file:$cache/console.log" -serial "file:$work/results.txt"
+    timeout -k 5 "$limit" qemu-system-x86_64 "$@" >"$work/qemu.log" 2>&1
+}
+
+work=$(mktemp -d /tmp/kgdp-realkernel-XXXXXX) || fail "mktemp"
+cleanup() { [ "${KGDP_REALKERNEL_KEEP:-}" = 1 ] && echo "kept $work" || rm -rf "$work"; }
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fetch_kernel
+build_initramfs
+rm -f "$cache/discover.json" "$cache/console.log"
+run_qemu
+rc=$?
+[ $rc = 124 ] && fail "guest did not finish within $limit s (console: $cache/console.log)"
+[ -s "$work/results.txt" ] || fail "no results from the guest (qemu exit $rc: $(tail -n 3 "$work/qemu.log"))"
+tr -d '\r' <"$work/results.txt" >"$cache/results.txt"
+sed -n '/^KGDP-LOG /s/^KGDP-LOG //p' "$cache/results.txt"
+sed -n '/^KGDP-BEGIN discover$/,/^KGDP-END discover$/p' "$cache/results.txt" |
+    sed '1d;$d' >"$cache/discover.json"
+verdict=$(grep '^KGDP-RESULT ' "$cache/results.txt" | tail -n 1)
+elapsed=$(($(date +%s) - start))
+case $verdict in
+"KGDP-RESULT PASS "*)
+    echo "PASS: realkernel: ${verdict#KGDP-RESULT PASS } (legacy VFIO only: Debian 12's kernel $kver has no iommufd) in ${elapsed} s"
+    ;;
+"KGDP-RESULT FAIL "*)
+    fail "${verdict#KGDP-RESULT FAIL } (console: $cache/console.log, ${elapsed} s)"
+    ;;
+*)
+    fail "guest gave no verdict (qemu exit $rc; console: $cache/console.log)"
+    ;;
+esac
