@@ -90,7 +90,7 @@ add_group(struct topo_host *h, int id)
         if (f->iommu_group != id)
             continue;
         g->members[g->n_members++] = i;
-        if (g->viable && f->kind != TOPO_KIND_BRIDGE && !f->vfio) {
+        if (g->viable && !topo_group_member_ok(f)) {
             g->viable = false;
             if (asprintf(&g->not_viable, "%s bound to %s", f->bdf,
                          f->driver ? f->driver : "no driver") < 0)

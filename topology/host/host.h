@@ -114,6 +114,13 @@ int topo_numa_distance(const struct topo_host *host, int a, int b);
 /* Distance class between two functions (indices) of the host. */
 enum topo_distance topo_distance(const struct topo_host *host, size_t a, size_t b);
 
+/* May f sit in a group that VFIO hands out? Bound to a VFIO driver, or a
+ * bridge with no driver or one that leaves DMA to the group's owner
+ * (pcieport, pci-stub: driver_managed_dma in the kernel). A bridge bound to
+ * any other driver (shpchp, for one) makes the kernel refuse the group
+ * (VFIO_GROUP_GET_STATUS: not viable). */
+bool topo_group_member_ok(const struct topo_function *f);
+
 /* Is this GPU/NVSwitch assignable as a whole device: a PF (not a VF),
  * VFIO-bound, in an IOMMU group, group viable. When false and reason is not
  * NULL, a one-line human reason without the function's own address

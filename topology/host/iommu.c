@@ -96,7 +96,24 @@ list_members(struct topo_host *host, int sys_fd, const char *sysfs_root, struct 
     return 0;
 }
 
-/* Viable for VFIO: every member is a bridge or bound to a VFIO driver. */
+bool
+topo_group_member_ok(const struct topo_function *f)
+{
+    static const char *const dma_free_bridge_drivers[] = {"pcieport", "pci-stub"};
+
+    if (f->vfio)
+        return true;
+    if (f->kind != TOPO_KIND_BRIDGE)
+        return false;
+    if (!f->driver)
+        return true;
+    for (size_t i = 0; i < sizeof(dma_free_bridge_drivers) / sizeof(dma_free_bridge_drivers[0]); i++)
+        if (strcmp(f->driver, dma_free_bridge_drivers[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Viable for VFIO: every member passes topo_group_member_ok. */
 static int
 judge_group(const struct topo_host *host, struct topo_group *g)
 {
@@ -105,7 +122,7 @@ judge_group(const struct topo_host *host, struct topo_group *g)
         const struct topo_function *f = &host->functions[g->members[i]];
         int r;
 
-        if (f->kind == TOPO_KIND_BRIDGE || f->vfio)
+        if (topo_group_member_ok(f))
             continue;
         g->viable = false;
         if (f->driver)
