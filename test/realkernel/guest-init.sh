@@ -119,18 +119,20 @@ kernel_facts() {
     section facts /run/facts
 }
 
-# A GPU in a group of its own, and the GPUs of a group of two or more.
+# A GPU in a viable group of its own, and the GPUs of a viable group of two
+# or more (viable as VFIO_GROUP_GET_STATUS says).
 pick_devices() {
     single=
     shared=
     while read -r g; do
+        grep -qx "status $g yes" /run/facts || continue
         gpus=$(awk -v g="$g" '$1 == "fn" && $3 == "gpu" && $4 == g { print $2 }' /run/facts)
         n=$(echo "$gpus" | grep -c .)
         [ "$n" = 1 ] && [ -z "$single" ] && single=$gpus
         [ "$n" -ge 2 ] && [ -z "$shared" ] && shared=$(echo "$gpus" | tr '\n' ',' | sed 's/,$//')
     done </run/groups
-    [ -n "$single" ] || fail "no GPU in a singleton IOMMU group (machine layout changed?)"
-    [ -n "$shared" ] || fail "no IOMMU group with two GPUs (machine layout changed?)"
+    [ -n "$single" ] || fail "no GPU in a viable singleton IOMMU group (machine layout changed?)"
+    [ -n "$shared" ] || fail "no viable IOMMU group with two GPUs (machine layout changed?)"
 }
 
 # Wait until the last list of pgpu in sim.log shows $1 with health $2.
