@@ -1,7 +1,7 @@
 # kata-gpu-device-plugin — GNU make build.
 #   make            build build/kata-gpu-device-plugin
 #   make deps       install missing Debian packages (test and demo do it first)
-#   make test       unit + integration tests
+#   make test       unit + integration tests, then the real-peer tests (test/realkernel/rules.mk)
 #   make demo       run the plugin on the bundled HGX H100 example host
 #   make bench      benchmarks
 #   make check-asan the test suite under ASan+UBSan (in build-asan/)
@@ -63,6 +63,7 @@ $(BIN): $(call obj,plugin/cli/main.c) $(LAYER_LIBS) $(call srclist,bin,$(LAYER_S
 include test/rules.mk
 include deployments/image/rules.mk
 include test/manifests/rules.mk
+include test/realkernel/rules.mk
 
 deps:
 	@sh scripts/install-deps.sh

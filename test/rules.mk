@@ -84,6 +84,7 @@ test: deps
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory integration
+	$(MAKE) --no-print-directory realtests
 
 bench: deps
 	$(MAKE) --no-print-directory $(BENCH_BIN) $(BIN) $(FIXTURES)/.stamp

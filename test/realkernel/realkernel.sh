@@ -33,27 +33,37 @@ mkdir -p "$cache/kernel" || fail "mkdir $cache/kernel"
 
 # Debian's current kernel image package, downloaded once into the cache.
 kernel_pkg() {
-    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-        awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
-    [ -n "$pkg" ] || return 1
-    echo "$pkg"
+    apt-cache depends linux-image-amd64 2>/dev/null |
+        awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
 }
+
+# The kit: vmlinuz, kver, and mods/ with the modules in load order
+# (mods/load.order); kept in the cache, the rest of the package is not.
 fetch_kernel() {
-    pkg=$(kernel_pkg) || fail "apt-cache cannot resolve linux-image-amd64 (apt-get update?)"
-    kdir="$cache/kernel/$pkg"
-    if [ ! -f "$kdir/.done" ]; then
-        rm -rf "$kdir" && mkdir -p "$kdir" || fail "mkdir $kdir"
-        (cd "$cache/kernel" && ls "$pkg"_*.deb >/dev/null 2>&1 ||
-            apt-get download -q "$pkg" >"$kdir.log" 2>&1) ||
-            fail "apt-get download $pkg: $(tail -n 3 "$kdir.log")"
-        deb=$(ls "$cache/kernel/$pkg"_*.deb | tail -n 1)
-        dpkg-deb -x "$deb" "$kdir/x" || fail "dpkg-deb -x $deb"
-        touch "$kdir/.done"
+    pkg=$(kernel_pkg)
+    if [ -z "$pkg" ] && [ "$(id -u)" = 0 ]; then
+        apt-get update -qq >/dev/null 2>&1
+        pkg=$(kernel_pkg)
     fi
-    vmlinuz=$(ls "$kdir"/x/boot/vmlinuz-* 2>/dev/null | head -n 1)
-    [ -f "$vmlinuz" ] || fail "no vmlinuz in $pkg"
-    moddir=$(ls -d "$kdir"/x/lib/modules/* | head -n 1)
-    kver=${moddir##*/}
+    [ -n "$pkg" ] || fail "apt-cache cannot resolve linux-image-amd64 (run apt-get update)"
+    kit="$cache/kernel/$pkg"
+    if [ ! -f "$kit/.done" ]; then
+        rm -rf "$kit" && mkdir -p "$kit/mods" || fail "mkdir $kit"
+        (cd "$cache/kernel" && { ls "$pkg"_*.deb >/dev/null 2>&1 ||
+            apt-get download -q "$pkg" >"$work/download.log" 2>&1; }) ||
+            fail "apt-get download $pkg: $(tail -n 3 "$work/download.log")"
+        deb=$(ls "$cache/kernel/$pkg"_*.deb | tail -n 1)
+        dpkg-deb -x "$deb" "$work/pkg" || fail "dpkg-deb -x $deb"
+        cp "$(ls "$work"/pkg/boot/vmlinuz-* | head -n 1)" "$kit/vmlinuz" || fail "no vmlinuz in $pkg"
+        moddir=$(ls -d "$work"/pkg/lib/modules/* | head -n 1)
+        echo "${moddir##*/}" >"$kit/kver"
+        for m in $MODS; do
+            add_module "$m"
+        done
+        rm -rf "$work/pkg"
+        touch "$kit/.done"
+    fi
+    kver=$(cat "$kit/kver")
 }
 
 # Modules in load order: dependencies (modinfo -F depends) first.
@@ -70,7 +80,7 @@ add_module() {
     grep -qx "$1" "$work/mods.seen" 2>/dev/null && return 0
     echo "$1" >>"$work/mods.seen"
     f=$(find_module "$1")
-    [ -n "$f" ] || fail "module $1 not in $kver"
+    [ -n "$f" ] || fail "module $1 not in ${moddir##*/}"
     for d in $(modinfo -F depends "$f" | tr ',' ' '); do
         add_module "$d"
     done
@@ -78,8 +88,8 @@ add_module() {
     *.ko) ;;
     *) fail "compressed module $f (not supported)" ;;
     esac
-    cp "$f" "$root/lib/modules/" || fail "copy $f"
-    echo "${f##*/}" >>"$root/lib/modules/load.order"
+    cp "$f" "$kit/mods/" || fail "copy $f"
+    echo "${f##*/}" >>"$kit/mods/load.order"
 }
 
 # A binary and every library ldd lists for it, at the same paths.
@@ -100,9 +110,7 @@ build_initramfs() {
     add_binary "$KGDP_SIM" kubelet-sim
     add_binary "$KGDP_VFIO_STATUS" vfio-group-status
     add_binary "$(command -v setpriv)" setpriv
-    for m in $MODS; do
-        add_module "$m"
-    done
+    cp "$kit"/mods/* "$root/lib/modules/" || fail "copy modules"
     install -m 0755 "$here/guest-init.sh" "$root/init" || fail "copy guest-init.sh"
     (cd "$root" && find . | cpio -o -H newc --quiet) >"$work/initramfs.cpio" ||
         fail "cpio"
@@ -144,7 +152,7 @@ run_qemu() {
         -device pcie-pci-bridge,id=br1,bus=rp6 \
         -device e1000,bus=br1,addr=0x1 \
         -device e1000,bus=br1,addr=0x2 \
-        -kernel "$vmlinuz" -initrd "$work/initramfs.cpio" \
+        -kernel "$kit/vmlinuz" -initrd "$work/initramfs.cpio" \
         -append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 loglevel=4" \
         -serial "file:$cache/console.log" -serial "file:$work/results.txt"
     timeout -k 5 "$limit" qemu-system-x86_64 "$@" >"$work/qemu.log" 2>&1

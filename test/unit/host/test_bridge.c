@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include "test/support/live_host.h"
-#include "test/unit/suite.h"
-#include "topology/cleanup.h"
-#include "topology/host.h"
+#include "test/support/suite.h"
+#include "topology/base/cleanup.h"
+#include "topology/host/host.h"
 
 /* A bridge in a VFIO group: the kernel lets VFIO use the group only while
  * the bridge has no driver or one that leaves DMA to the group's owner
