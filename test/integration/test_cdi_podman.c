@@ -11,10 +11,11 @@
 #include "topology/base/cleanup.h"
 
 /* End to end with podman 4.3 (--runtime runc): test/cdi-check/podman-e2e.sh
- * runs a container with --device nvidia.com/pgpu=<ID> from our spec. Where
- * root, podman, runc or busybox-static are missing, or podman cannot run a
- * container at all, the script exits 77 and the test is skipped with the
- * reason printed. */
+ * runs a container with --device nvidia.com/pgpu=<ID> from our spec, in a
+ * mount namespace of its own with tmpfs over the CDI dirs. Where root,
+ * podman, runc, unshare or busybox-static are missing, the script exits 77
+ * and the test is skipped with the reason printed; under CI=true it fails
+ * instead (scripts/install-deps.sh installs them). */
 
 #define PODMAN_LIMIT_MS 300000
 #define PODMAN_SKIP 77
