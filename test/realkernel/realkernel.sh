@@ -171,13 +171,13 @@ rc=$?
 [ $rc = 124 ] && fail "guest did not finish within $limit s (console: $cache/console.log)"
 [ -s "$work/results.txt" ] || fail "no results from the guest (qemu exit $rc: $(tail -n 3 "$work/qemu.log"))"
 tr -d '\r' <"$work/results.txt" >"$cache/results.txt"
-sed -n '/^KGDP-LOG /s/^KGDP-LOG //p' "$cache/results.txt"
 sed -n '/^KGDP-BEGIN discover$/,/^KGDP-END discover$/p' "$cache/results.txt" |
     sed '1d;$d' >"$cache/discover.json"
 summary=$(/usr/bin/python3 "$here/check.py" "$cache/results.txt")
 check_rc=$?
 elapsed=$(($(date +%s) - start))
 if [ $check_rc != 0 ]; then
+    sed -n '/^KGDP-LOG /s/^KGDP-LOG /guest: /p' "$cache/results.txt"
     echo "$summary"
     fail "the plugin disagrees with the guest kernel (console: $cache/console.log, results: $cache/results.txt, ${elapsed} s)"
 fi
