@@ -12,6 +12,7 @@
 # Output goes to the second serial port (/dev/ttyS1) in sections:
 #   KGDP-BEGIN <name> ... KGDP-END <name>   (facts, discover, cdi, sim, plugin)
 #   KGDP-LOG <line>                          progress, printed by the host
+#   KGDP-PICK single=<BDF> shared=<BDF,BDF>  the GPUs the serve checks use
 #   KGDP-RESULT PASS|FAIL <summary>          the guest's verdict, last line
 
 export PATH=/usr/bin:/bin
@@ -42,8 +43,8 @@ finish() {
     sleep 10
 }
 fail() {
-    for f in /run/sim.log /run/plugin.log; do
-        [ -f "$f" ] && section "${f##*/}" "$f"
+    for f in sim plugin; do
+        [ -f "/run/$f.log" ] && ! [ -f "/run/$f.sent" ] && section "$f" "/run/$f.log"
     done
     finish "FAIL $*"
 }
@@ -193,6 +194,7 @@ serve_and_rebind() {
     plugin_rc=$?
     section sim /run/sim.log
     section plugin /run/plugin.log
+    touch /run/sim.sent /run/plugin.sent
     [ $sim_rc = 0 ] || fail "kubelet-sim exit $sim_rc"
     [ $plugin_rc = 0 ] || fail "plugin exit $plugin_rc after SIGTERM"
     grep -q SIGHUP /run/plugin.log && fail "the plugin log mentions SIGHUP"
@@ -205,6 +207,7 @@ log "kernel $(uname -r) up, vfio modules loaded"
 prepare_functions
 kernel_facts
 pick_devices
+echo "KGDP-PICK single=$single shared=$shared" >&3
 "$PLUGIN" discover --format json >/run/discover.json 2>/run/discover.err ||
     fail "discover: $(cat /run/discover.err)"
 section discover /run/discover.json
