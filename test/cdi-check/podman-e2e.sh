@@ -14,15 +14,9 @@
 
 set -u
 start=$(date +%s)
-skip() {
-    [ "${CI:-}" = true ] && fail "would skip under CI: $*"
-    echo "SKIP: $*"
-    exit 77
-}
-fail() { echo "FAIL: $*"; exit 1; }
-
 : "${KGDP_BIN:?KGDP_BIN is not set (run through make)}"
 : "${KGDP_FIXTURES:?KGDP_FIXTURES is not set (run through make)}"
+test_name=podman-cdi
 . "${KGDP_SRCDIR:-.}/test/support/podman.sh"
 podman_enter_ns "$@"
 
@@ -79,4 +73,4 @@ for d in $dirs; do
             fail "$p is not a character device $major:$minor in the container"
     done
 done
-echo "PASS: podman-cdi: podman 4.3 + runc resolved nvidia.com/pgpu=$id ($fixture) from our spec in /var/run/cdi and injected $(echo $nodes | wc -w) device node(s); $(($(date +%s) - start)) s"
+echo "PASS: $test_name: podman 4.3 + runc resolved nvidia.com/pgpu=$id ($fixture) from our spec in /var/run/cdi and injected $(echo $nodes | wc -w) device node(s); $(($(date +%s) - start)) s"

@@ -14,16 +14,10 @@
 
 set -u
 start=$(date +%s)
-skip() {
-    [ "${CI:-}" = true ] && fail "would skip under CI: $*"
-    echo "SKIP: oci-devices: $*"
-    exit 77
-}
-fail() { echo "FAIL: oci-devices: $*"; exit 1; }
-
 : "${KGDP_BIN:?KGDP_BIN is not set (run through make)}"
 : "${KGDP_SIM:?KGDP_SIM is not set (run through make)}"
 : "${KGDP_FIXTURES:?KGDP_FIXTURES is not set (run through make)}"
+test_name=oci-devices
 . "${KGDP_SRCDIR:-.}/test/support/podman.sh"
 podman_enter_ns "$@"
 
@@ -115,4 +109,4 @@ sys.exit(1 if bad else 0)
 EOF
     checked=$((checked + $(grep -c "^$n " "$tmp/specs")))
 done
-echo "PASS: oci-devices: podman 4.3 + runc ran $(wc -l <"$tmp/requests") containers with exactly the DeviceSpecs Allocate returned ($checked nodes, $fixture: $(tr '\n' ' ' <"$tmp/requests")): char nodes with the host's numbers, nothing else in /dev/vfio, devices cgroup (v1) allows exactly them; $(($(date +%s) - start)) s"
+echo "PASS: $test_name: podman 4.3 + runc ran $(wc -l <"$tmp/requests") containers with exactly the DeviceSpecs Allocate returned ($checked nodes, $fixture: $(tr '\n' ' ' <"$tmp/requests")): char nodes with the host's numbers, nothing else in /dev/vfio, devices cgroup (v1) allows exactly them; $(($(date +%s) - start)) s"

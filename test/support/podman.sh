@@ -1,11 +1,23 @@
-# Shared by the podman tests (sourced; POSIX sh). The caller defines
-# fail() and skip() and sets tmp (a private work dir) before podman_setup.
+# Shared by the podman tests (sourced; POSIX sh). The caller sets
+# test_name before sourcing and tmp (a private work dir) before podman_setup.
 #
 # podman 4.3 reads CDI specs only from /etc/cdi and /var/run/cdi, and its
 # default rlimits exceed the hard limits here; images cannot be pulled.
 # So: a private mount namespace with tmpfs over both CDI dirs (nothing of
 # the host's CDI state is seen or touched), fixed ulimits, and a busybox
 # image imported from a busybox-static rootfs into a temp storage root.
+
+# One line each; exit 1, or 77 for a skip (a failure under CI=true, where
+# scripts/install-deps.sh has installed everything).
+fail() {
+    echo "FAIL: $test_name: $*"
+    exit 1
+}
+skip() {
+    [ "${CI:-}" = true ] && fail "would skip under CI: $*"
+    echo "SKIP: $test_name: $*"
+    exit 77
+}
 
 # Re-run the calling script ("$0" "$@") in a private mount namespace, with
 # empty tmpfs over /run/cdi and /etc/cdi; returns only inside it. A
