@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "topology/base/cleanup.h"
+#include "topology/base/macros.h"
 #include "topology/host/host-priv.h"
 #include "topology/host/sysfs.h"
 
@@ -107,7 +108,7 @@ topo_group_member_ok(const struct topo_function *f)
         return false;
     if (!f->driver)
         return true;
-    for (size_t i = 0; i < sizeof(dma_free_bridge_drivers) / sizeof(dma_free_bridge_drivers[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(dma_free_bridge_drivers); i++)
         if (strcmp(f->driver, dma_free_bridge_drivers[i]) == 0)
             return true;
     return false;
