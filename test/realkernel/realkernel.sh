@@ -37,6 +37,12 @@ kernel_pkg() {
         awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
 }
 
+# apt-get download $1 into the cache (a stale package list names a version
+# the mirror no longer has: the caller updates the lists and retries).
+download() {
+    (cd "$cache/kernel" && apt-get download -q "$1") >"$work/download.log" 2>&1
+}
+
 # The kit: vmlinuz, kver, and mods/ with the modules in load order
 # (mods/load.order); kept in the cache, the rest of the package is not.
 fetch_kernel() {
@@ -49,9 +55,12 @@ fetch_kernel() {
     kit="$cache/kernel/$pkg"
     if [ ! -f "$kit/.done" ]; then
         rm -rf "$kit" && mkdir -p "$kit/mods" || fail "mkdir $kit"
-        (cd "$cache/kernel" && { ls "$pkg"_*.deb >/dev/null 2>&1 ||
-            apt-get download -q "$pkg" >"$work/download.log" 2>&1; }) ||
-            fail "apt-get download $pkg: $(tail -n 3 "$work/download.log")"
+        if ! ls "$cache/kernel/$pkg"_*.deb >/dev/null 2>&1; then
+            download "$pkg" || { [ "$(id -u)" = 0 ] && apt-get update -qq >/dev/null 2>&1 &&
+                pkg=$(kernel_pkg) && kit="$cache/kernel/$pkg" && mkdir -p "$kit/mods" &&
+                download "$pkg"; } ||
+                fail "apt-get download $pkg: $(tail -n 3 "$work/download.log")"
+        fi
         deb=$(ls "$cache/kernel/$pkg"_*.deb | tail -n 1)
         dpkg-deb -x "$deb" "$work/pkg" || fail "dpkg-deb -x $deb"
         cp "$(ls "$work"/pkg/boot/vmlinuz-* | head -n 1)" "$kit/vmlinuz" || fail "no vmlinuz in $pkg"
@@ -69,12 +78,10 @@ fetch_kernel() {
 # Modules in load order: dependencies (modinfo -F depends) first.
 MODS="irqbypass vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci"
 find_module() {
-    n=$(echo "$1" | tr '_' '-')
-    find "$moddir/kernel" -name "*.ko*" | while read -r f; do
-        b=${f##*/}
-        b=${b%%.ko*}
-        [ "$(echo "$b" | tr '_' '-')" = "$n" ] && { echo "$f"; break; }
-    done
+    [ -f "$work/modlist" ] || find "$moddir/kernel" -name "*.ko*" >"$work/modlist"
+    awk -v want="$1" 'BEGIN { gsub("_", "-", want) }
+        { b = $0; sub(".*/", "", b); sub("[.]ko.*", "", b); gsub("_", "-", b) }
+        b == want { print; exit }' "$work/modlist"
 }
 add_module() {
     grep -qx "$1" "$work/mods.seen" 2>/dev/null && return 0
