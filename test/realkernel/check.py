@@ -178,7 +178,13 @@ def check_serve(sim, fns, groups, single, shared):
         check(allocs.get(ids) == want, f"serve: Allocate {ids} device specs {allocs.get(ids)}, want {want}")
     prefer = [l for l in other if l.startswith(f"preferred {GPU_RES} x2:")]
     check(len(prefer) == 1, "serve: no preferred allocation of 2 GPUs")
-    return prefer[0].split(":", 1)[1].split() if prefer else []
+    got = sorted(prefer[0].split(":", 1)[1].split()) if prefer else []
+    # Two GPUs that share a viable group go together: the kernel's pairs.
+    pairs = [sorted(b for b, f in fns.items() if f["role"] == "gpu" and f["group"] == g)
+             for g, fact in groups.items() if fact["viable"]]
+    pairs = [p for p in pairs if len(p) == 2]
+    check(pairs and got in pairs, f"serve: preferred x2 {got}, not a viable shared group {pairs}")
+    return got
 
 
 def check_caps(text):
@@ -222,7 +228,8 @@ def main():
     print(f"{len(fns)} functions in {len(groups)} IOMMU groups ({shared_groups} shared behind PCI "
           f"bridges, {unviable} not viable per VFIO_GROUP_GET_STATUS), NUMA {numas}: discover, cdi "
           f"and serve (no capabilities) match the kernel; unbind/bind of {m.group(1)} turned it "
-          f"Unhealthy and Healthy through uevents; preferred x2: {','.join(preferred)}")
+          f"Unhealthy and Healthy through uevents; preferred x2: {','.join(preferred)} (the viable "
+          f"shared group)")
     return 0
 
 
