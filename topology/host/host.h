@@ -42,6 +42,46 @@ enum topo_iommu_mode {
     TOPO_IOMMU_LEGACY,
 };
 
+enum topo_power {
+    TOPO_POWER_UNKNOWN = 0, /* attribute missing or unreadable */
+    TOPO_POWER_D0,
+    TOPO_POWER_D1,
+    TOPO_POWER_D2,
+    TOPO_POWER_D3HOT,
+    TOPO_POWER_D3COLD,
+};
+
+enum topo_config_state {
+    TOPO_CONFIG_UNKNOWN = 0, /* config space not readable */
+    TOPO_CONFIG_OK,
+    TOPO_CONFIG_ALL_ONES,    /* the device no longer answers ("fell off the bus") */
+};
+
+enum topo_reset {
+    TOPO_RESET_UNKNOWN = 0, /* reset_method not shown (older kernel) */
+    TOPO_RESET_NONE,        /* the kernel knows no way to reset the function */
+    TOPO_RESET_SOME,
+};
+
+/* What the kernel reports about a GPU/NVSwitch at the PCIe layer. Zero
+ * means unknown everywhere: attributes missing on older kernels (and
+ * hand-built hosts) never count as faults. Read by topo_pcie_read
+ * (topology/pcie_state.c). */
+struct topo_pcie {
+    bool aer_fatal_known;
+    bool aer_nonfatal_known;
+    int64_t aer_fatal;       /* TOTAL_ERR_FATAL of aer_dev_fatal */
+    int64_t aer_nonfatal;    /* TOTAL_ERR_NONFATAL of aer_dev_nonfatal */
+    enum topo_power power;   /* power_state */
+    enum topo_reset reset;   /* reset_method */
+    char reset_method[64];   /* "flr bus" (truncated) when reset is SOME */
+    int link_speed;          /* current_link_speed in 0.1 GT/s (160 = 16.0 GT/s); 0: unknown */
+    int link_max_speed;      /* max_link_speed, same unit; 0: unknown */
+    int link_width;          /* current_link_width in lanes; 0: unknown */
+    int link_max_width;      /* max_link_width in lanes; 0: unknown */
+    enum topo_config_state config;
+};
+
 struct topo_function {
     char bdf[TOPO_BDF_LEN + 1]; /* canonical, lower-case: "0000:18:00.0" */
     uint16_t vendor;
@@ -61,6 +101,7 @@ struct topo_function {
     int parent;        /* index of the upstream bridge in functions[], -1 at a root port's top */
     int root_port;     /* index of the root port above it (itself if it is one), -1 if none */
     char *host_bridge; /* name of the sysfs directory above the root port ("pci0000:00"), or NULL */
+    struct topo_pcie pcie; /* GPU/NVSwitch PFs only; all unknown for other functions */
 };
 
 struct topo_group {
@@ -120,6 +161,18 @@ enum topo_distance topo_distance(const struct topo_host *host, size_t a, size_t 
  * any other driver (shpchp, for one) makes the kernel refuse the group
  * (VFIO_GROUP_GET_STATUS: not viable). */
 bool topo_group_member_ok(const struct topo_function *f);
+
+/* Read the PCIe facts of one function from its device directory (dev_fd:
+ * <sysfs-root>/bus/pci/devices/<bdf>, any open directory fd). One bounded
+ * read per attribute; a missing or unparsable attribute leaves its field
+ * unknown (zero). Always fills *ret. */
+void topo_pcie_read(int dev_fd, struct topo_pcie *ret);
+
+/* A link trained below its maximum speed or width (both sides known). */
+bool topo_pcie_link_degraded(const struct topo_pcie *p);
+
+/* "D0", "D3cold", ... or "unknown"; static strings. */
+const char *topo_power_name(enum topo_power p);
 
 /* Is this GPU/NVSwitch assignable as a whole device: a PF (not a VF),
  * VFIO-bound, in an IOMMU group, group viable. When false and reason is not

@@ -279,6 +279,22 @@ set_model(struct topo_pci *pci, struct topo_function *f)
         f->model = NULL;
 }
 
+/* PCIe facts of the GPUs and NVSwitches we list (PFs: a VF reads
+ * all-ones IDs from config space by design). */
+static void
+read_pcie(struct scan *s, struct topo_function *f)
+{
+    _cleanup_close_ int fd = -1;
+    char path[64];
+
+    if ((f->kind != TOPO_KIND_GPU && f->kind != TOPO_KIND_NVSWITCH) || f->is_vf)
+        return;
+    fd = openat(s->sys_fd, dev_path(path, sizeof(path), f->bdf, NULL),
+                O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0)
+        topo_pcie_read(fd, &f->pcie);
+}
+
 /* Once every function is known: parent, root port, host bridge. */
 static void
 resolve_tree(struct scan *s)
@@ -346,6 +362,7 @@ read_details(struct scan *s, struct topo_pci *pci)
             f->physfn = pf < 0 ? -1 : pf;
         }
         set_model(pci, f);
+        read_pcie(s, f);
     }
 }
 

@@ -85,6 +85,18 @@ int alloc_health_ppcie(const struct topo_host *host, struct inventory *inv,
 int alloc_health_shared_groups(const struct topo_host *host, struct inventory *inv,
                                size_t *const *fn_of);
 
+/* PCIe health (pcie_health.c): copy each present device's PCIe facts,
+ * carry AER faults over from policy->previous, and turn devices whose
+ * config space reads all-ones or whose fatal AER count grew within the
+ * quiet period unhealthy; sets inv->recheck_at. 0 or -ENOMEM. */
+int alloc_health_pcie(const struct topo_host *host, const struct inv_policy *policy,
+                      struct inventory *inv, size_t *const *fn_of);
+
+/* Node facts for labels (node.c): 0 and *ret (clear with
+ * inventory_node_clear), or -ENOMEM. */
+int alloc_node_facts(const struct topo_host *host, const struct inv_policy *policy,
+                     struct inv_node *ret);
+
 /* Units, distances and re-check lists of resource r; fn_of[d] may be
  * ALLOC_FN_VANISHED. ret->gpu comes from the first present device (false
  * when none is). 0 or -ENOMEM. */

@@ -293,6 +293,9 @@ inventory_build(const struct topo_host *host, const struct inv_policy *policy,
         r = fill_devices(&c, inv, err);
     if (r == 0)
         r = fill_vanished(&c, inv, err);
+    if (r == 0 && (alloc_health_pcie(host, policy, inv, c.fn_of) < 0 ||
+                   alloc_node_facts(host, policy, &inv->node) < 0))
+        r = topo_error_set(err, -ENOMEM, "out of memory");
     if (r == 0 && alloc_health_shared_groups(host, inv, c.fn_of) < 0)
         r = topo_error_set(err, -ENOMEM, "out of memory");
     if (r == 0 && policy->mode == INV_MODE_PPCIE && alloc_health_ppcie(host, inv, c.fn_of) < 0)

@@ -53,6 +53,17 @@ inventory_resource_clear(struct inv_resource *r)
 }
 
 void
+inventory_node_clear(struct inv_node *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; i < n->n_models; i++)
+        free(n->models[i].name);
+    free(n->models);
+    memset(n, 0, sizeof(*n));
+}
+
+void
 inventory_unref(struct inventory *inv)
 {
     if (!inv || __atomic_sub_fetch(&inv->refcount, 1, __ATOMIC_ACQ_REL) > 0)
@@ -60,6 +71,7 @@ inventory_unref(struct inventory *inv)
     for (size_t i = 0; i < inv->n_resources; i++)
         inventory_resource_clear(&inv->resources[i]);
     free(inv->resources);
+    inventory_node_clear(&inv->node);
     if (inv->ops && inv->ops->free_priv)
         inv->ops->free_priv(inv->priv);
     free(inv);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "topology/base/error.h"
+#include "topology/host/host.h"
 
 /* Inventory snapshot: what the server answers from. Immutable once built,
  * reference-counted (atomic), shared between the gRPC thread and the
@@ -30,6 +31,9 @@ struct inv_device {
     char *reason;    /* why unhealthy; NULL when healthy */
     size_t n_nodes;  /* the device nodes Allocate returns for this device alone */
     struct inv_device_node *nodes;
+    struct topo_pcie pcie;  /* PCIe facts at the scan (all unknown for a vanished device) */
+    int64_t aer_fault_at;   /* policy clock of the last growth of pcie.aer_fatal; 0: none */
+    int64_t aer_fault_from; /* the fatal count before that growth */
 };
 
 struct inv_resource {
@@ -44,6 +48,28 @@ struct inv_allocation {
     struct inv_device_node *nodes; /* de-duplicated, sorted by path */
     size_t n_ids;
     char **ids;                    /* the devices granted, in the order of the answer */
+};
+
+/* One GPU or NVSwitch model present on the node. */
+struct inv_model {
+    char *name;         /* "H100 SXM5 80GB": our table, pci.ids or "device-XXXX" */
+    uint16_t device_id; /* PCI device ID (vendor 10de) */
+    enum topo_kind kind;     /* TOPO_KIND_GPU or TOPO_KIND_NVSWITCH */
+    enum topo_family family;
+    size_t count;       /* physical functions (not VFs) of this model on the bus */
+};
+
+/* Facts about the node as a whole, for node labels (copied from the host). */
+struct inv_node {
+    enum inv_mode mode;
+    bool iommufd;        /* device nodes are iommufd cdevs */
+    size_t n_gpus;       /* GPU PFs on the bus, any driver */
+    size_t n_nvswitches; /* NVSwitch PFs on the bus, any driver */
+    bool ppcie_capable;  /* Hopper HGX: every GPU Hopper, >= 1 NVSwitch, every GPU and
+                          * NVSwitch assignable (protected PCIe needs them all in one VM) */
+    bool multi_capable;  /* Blackwell: >= 2 GPUs, all Blackwell and assignable */
+    size_t n_models;
+    struct inv_model *models; /* GPUs first, then NVSwitches; by device ID within each */
 };
 
 struct inventory;
@@ -65,6 +91,9 @@ struct inventory_ops {
 struct inventory {
     int refcount;                /* atomic; use inventory_ref/unref */
     uint64_t generation;         /* increases with every published snapshot */
+    int64_t recheck_at;          /* policy clock at which health changes without a
+                                  * hardware event (an AER quiet period ends); 0: never */
+    struct inv_node node;
     size_t n_resources;
     struct inv_resource *resources; /* sorted by name */
     const struct inventory_ops *ops;
@@ -97,6 +126,7 @@ void inventory_free_strv(char **v, size_t n);
 void inventory_allocation_clear(struct inv_allocation *a);
 void inventory_device_clear(struct inv_device *d);
 void inventory_resource_clear(struct inv_resource *r);
+void inventory_node_clear(struct inv_node *n);
 
 /* True when both snapshots would produce the same ListAndWatch lists, CDI
  * content and refusals (resources, ids, health and its reason, NUMA, nodes). */
@@ -111,7 +141,11 @@ struct inv_policy {
     const char *sysfs_root;     /* Allocate re-checks driver bindings here */
     const char *dev_root;       /* host paths of device nodes are under it */
     const struct inventory *previous; /* devices it listed that are gone now stay listed,
-                                       * Unhealthy; NULL: none */
+                                       * Unhealthy; NULL: none. Its AER counts are the
+                                       * baseline for growth (none: no growth yet) */
+    int64_t now;                /* clock for AER quiet periods, in seconds (monotonic) */
+    unsigned aer_quiet;         /* seconds a device stays Unhealthy after its fatal AER
+                                 * count grew; 0: only for the scan that saw it grow */
 };
 
 struct topo_host;
