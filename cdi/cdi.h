@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "topology/base/atomic_file.h"
 #include "topology/base/error.h"
 #include "topology/units/inventory.h"
 
@@ -22,7 +23,7 @@
 #define CDI_FILE_PREFIX "kata-gpu-device-plugin_"
 #define CDI_FILE_SUFFIX ".json"
 #define CDI_TEMP_PREFIX "." CDI_FILE_PREFIX
-#define CDI_TEMP_SUFFIX ".tmp"
+#define CDI_TEMP_SUFFIX TOPO_ATOMIC_TEMP_SUFFIX
 
 struct cdi_node {
     char *path;      /* inside the container / VM */
@@ -97,15 +98,6 @@ int cdi_spec_render(const struct cdi_spec *spec, char **ret, size_t *ret_len,
  * Nothing is returned unless every spec is valid. 0 and malloc'ed *ret, or -errno. */
 int cdi_render_all(const struct inventory *inv, char **ret, size_t *ret_len,
                    struct topo_error *err);
-
-/* --- atomic write (cdi/write.c) --- */
-
-/* Atomically make dirfd/name hold exactly data (mode 0644): temp file in
- * the same directory, write, fsync, rename, fsync the directory. A file
- * that already holds these bytes with that mode is not touched
- * (*ret_changed = false). On failure nothing half-written remains. 0 or -errno. */
-int cdi_write_file_at(int dirfd, const char *name, const char *data, size_t len,
-                      bool *ret_changed, struct topo_error *err);
 
 /* --- directory sync (cdi/dir.c) --- */
 

@@ -261,7 +261,7 @@ apply_plan(int dirfd, struct plan *p, struct cdi_report *rep, struct topo_error 
                 return r;
             continue;
         }
-        r = cdi_write_file_at(dirfd, w->file, w->text, w->len, &changed, err);
+        r = topo_atomic_write_at(dirfd, w->file, w->text, w->len, &changed, err);
         if (r < 0)
             return r;
         if (!changed)

@@ -54,6 +54,12 @@ want_string(const char *path, const char *key, struct json_object *v, char **dst
     return 0;
 }
 
+static bool
+s_is_string(struct json_object *v)
+{
+    return json_object_is_type(v, json_type_string);
+}
+
 static int
 apply_key(const char *path, const char *key, struct json_object *v, struct plugin_options *o,
           struct topo_error *err)
@@ -65,6 +71,7 @@ apply_key(const char *path, const char *key, struct json_object *v, struct plugi
         {"sysfsRoot", &o->sysfs_root},  {"devRoot", &o->dev_root},
         {"kubeletDir", &o->kubelet_dir}, {"cdiDir", &o->cdi_dir},
         {"gpuAlias", &o->gpu_alias},    {"nvswitchAlias", &o->nvswitch_alias},
+        {"nfdFeaturesDir", &o->nfd_dir},
     };
     const char *s;
 
@@ -79,6 +86,21 @@ apply_key(const char *path, const char *key, struct json_object *v, struct plugi
                                   "config %s: \"rescanInterval\" must be seconds (0-86400)", path);
         o->rescan_interval = (unsigned)n;
         return 0;
+    }
+    if (strcmp(key, "aerQuietPeriod") == 0) {
+        int64_t n = json_object_get_int64(v);
+
+        if (!json_object_is_type(v, json_type_int) || n < 0 || n > 86400)
+            return topo_error_set(err, -EINVAL,
+                                  "config %s: \"aerQuietPeriod\" must be seconds (0-86400)", path);
+        o->aer_quiet = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(key, "metricsAddress") == 0) {
+        if (!s_is_string(v) || plugin_parse_address(json_object_get_string(v), err) < 0)
+            return topo_error_set(err, -EINVAL,
+                                  "config %s: \"metricsAddress\" must be \"HOST:PORT\"", path);
+        return want_string(path, key, v, &o->metrics_address, err);
     }
     if (strcmp(key, "cdiTakeover") == 0) {
         if (!json_object_is_type(v, json_type_boolean))

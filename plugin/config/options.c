@@ -27,6 +27,9 @@ enum {
     OPT_FORMAT,
     OPT_OUTPUT,
     OPT_TAKEOVER,
+    OPT_NFD_DIR,
+    OPT_METRICS,
+    OPT_AER_QUIET,
     OPT_HELP,
 };
 
@@ -45,6 +48,9 @@ static const struct option long_opts[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
     {"output", required_argument, NULL, OPT_OUTPUT},
     {"cdi-takeover", no_argument, NULL, OPT_TAKEOVER},
+    {"nfd-features-dir", required_argument, NULL, OPT_NFD_DIR},
+    {"metrics-address", required_argument, NULL, OPT_METRICS},
+    {"aer-quiet-period", required_argument, NULL, OPT_AER_QUIET},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -56,7 +62,8 @@ plugin_usage(void)
           "    [--kubelet-dir DIR] [--cdi-dir DIR] [--mode passthrough|multi|ppcie]\n"
           "    [--gpu-alias NAME] [--nvswitch-alias NAME] [--iommu auto|iommufd|legacy]\n"
           "    [--rescan-interval SECONDS] [--config FILE] [--log-level LEVEL]\n"
-          "    [--cdi-takeover]\n"
+          "    [--cdi-takeover] [--nfd-features-dir DIR] [--metrics-address HOST:PORT]\n"
+          "    [--aer-quiet-period SECONDS]\n"
           "  kata-gpu-device-plugin discover [--format table|json|dot] [same roots]\n"
           "  kata-gpu-device-plugin cdi [--output DIR|-] [same roots]\n"
           "  kata-gpu-device-plugin health [--kubelet-dir DIR] [--cdi-dir DIR]\n"
@@ -97,6 +104,7 @@ set_defaults(struct plugin_options *o)
     o->mode = INV_MODE_PASSTHROUGH;
     o->iommu = TOPO_IOMMU_AUTO;
     o->rescan_interval = 60;
+    o->aer_quiet = 300;
     o->log_level = LOG_LEVEL_INFO;
     if (set_str(&o->command, "serve") || set_str(&o->sysfs_root, "/sys") ||
         set_str(&o->dev_root, "/dev") ||
@@ -148,6 +156,18 @@ apply_flag(struct plugin_options *o, int c, const char *arg, struct topo_error *
     case OPT_FORMAT: r = set_str(&o->format, arg); break;
     case OPT_OUTPUT: r = set_str(&o->output, arg); break;
     case OPT_TAKEOVER: o->cdi_takeover = true; break;
+    case OPT_NFD_DIR: r = set_str(&o->nfd_dir, arg); break;
+    case OPT_METRICS:
+        if (plugin_parse_address(arg, err) < 0)
+            return topo_error_prefix(err, "--metrics-address");
+        r = set_str(&o->metrics_address, arg);
+        break;
+    case OPT_AER_QUIET:
+        if (parse_seconds(arg, &o->aer_quiet) < 0)
+            return topo_error_set(err, -EINVAL,
+                                  "--aer-quiet-period: '%s' is not a number of seconds (0-86400)",
+                                  arg);
+        break;
     case OPT_MODE:
         if (plugin_parse_mode(arg, &o->mode) < 0)
             return topo_error_set(err, -EINVAL,
@@ -198,7 +218,7 @@ make_absolute(char **path)
 static int
 absolute_paths(struct plugin_options *o, struct topo_error *err)
 {
-    char **paths[] = {&o->sysfs_root, &o->dev_root, &o->kubelet_dir, &o->cdi_dir};
+    char **paths[] = {&o->sysfs_root, &o->dev_root, &o->kubelet_dir, &o->cdi_dir, &o->nfd_dir};
     int r;
 
     for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
@@ -288,5 +308,7 @@ plugin_options_free(struct plugin_options *o)
     free(o->config);
     free(o->format);
     free(o->output);
+    free(o->nfd_dir);
+    free(o->metrics_address);
     memset(o, 0, sizeof(*o));
 }

@@ -26,6 +26,9 @@ struct plugin_options {
     char *format;         /* discover: "table" | "json" | "dot" */
     char *output;         /* cdi: directory or "-" (stdout); NULL = --cdi-dir */
     bool cdi_takeover;    /* replace foreign specs that define our kinds */
+    char *nfd_dir;        /* NFD features.d to write node labels into; NULL = off */
+    char *metrics_address; /* "HOST:PORT" to serve /metrics on; NULL = off */
+    unsigned aer_quiet;   /* seconds Unhealthy after a fatal AER error (300); 0 = ignore AER */
 };
 
 /* Parse argv (argv[0] is the program). Returns 0 and fills *ret (free with

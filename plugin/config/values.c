@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plugin/config/values.h"
@@ -34,5 +35,24 @@ plugin_parse_iommu(const char *s, enum topo_iommu_mode *ret)
         *ret = TOPO_IOMMU_LEGACY;
     else
         return -EINVAL;
+    return 0;
+}
+
+int
+plugin_parse_address(const char *s, struct topo_error *err)
+{
+    const char *colon = strrchr(s, ':');
+    char *end;
+    unsigned long port;
+
+    if (!colon || colon == s)
+        return topo_error_set(err, -EINVAL, "'%s' is not HOST:PORT", s);
+    if (s[0] == '[' && colon[-1] != ']')
+        return topo_error_set(err, -EINVAL, "'%s': an IPv6 host goes in brackets ([::1]:PORT)", s);
+    errno = 0;
+    port = strtoul(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || colon[1] == '-' || colon[1] == '+' || port == 0 ||
+        port > 65535)
+        return topo_error_set(err, -EINVAL, "'%s': the port must be 1-65535", s);
     return 0;
 }

@@ -19,6 +19,8 @@ plugin_inventory_scan(const struct plugin_options *o, const struct inventory *pr
         .sysfs_root = o->sysfs_root,
         .dev_root = o->dev_root,
         .previous = previous,
+        .now = plugin_monotonic_seconds(),
+        .aer_quiet = o->aer_quiet,
     };
     struct topo_host *host = NULL;
     int r;
@@ -29,5 +31,7 @@ plugin_inventory_scan(const struct plugin_options *o, const struct inventory *pr
         log_warn("scan_warning", "msg=%s", log_quote(host->warnings[i], (char[600]){0}, 600));
     r = inventory_build(host, &policy, ret, err);
     topo_host_free(host);
+    if (r == 0)
+        plugin_pcie_report(*ret, previous);
     return r;
 }

@@ -14,6 +14,7 @@ struct plugin_rescan {
     void *ctx;
     struct inventory *last; /* what was published last (thread's own) */
     unsigned interval;
+    int64_t recheck_at;     /* of the latest scan: health changes then by itself */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool requested, stop;
@@ -32,6 +33,7 @@ rescan_once(struct plugin_rescan *r, const char *why)
                   log_quote(err.msg, (char[600]){0}, 600));
         return;
     }
+    r->recheck_at = inv->recheck_at;
     if (inventory_equal(inv, r->last)) {
         log_info("rescan", "reason=%s changed=false", why);
         inventory_unref(inv);
@@ -43,20 +45,35 @@ rescan_once(struct plugin_rescan *r, const char *why)
     plugin_sink_post(&r->sink, 0, inv);
 }
 
+/* When to scan without a request: after the interval, or earlier when
+ * health changes by itself then (an AER quiet period ends). false: only
+ * on request. */
+static bool
+next_wake(const struct plugin_rescan *r, struct timespec *at)
+{
+    clock_gettime(CLOCK_MONOTONIC, at);
+    at->tv_sec += r->interval;
+    if (r->recheck_at > 0 && (!r->interval || r->recheck_at < at->tv_sec)) {
+        at->tv_sec = r->recheck_at;
+        at->tv_nsec = 0;
+    }
+    return r->interval || r->recheck_at > 0;
+}
+
 static void *
 rescan_main(void *arg)
 {
     struct plugin_rescan *r = arg;
     struct timespec at;
+    bool timer;
 
     pthread_mutex_lock(&r->lock);
-    clock_gettime(CLOCK_MONOTONIC, &at);
-    at.tv_sec += r->interval;
+    timer = next_wake(r, &at);
     while (!r->stop) {
         bool timed_out = false;
 
         if (!r->requested) {
-            if (r->interval)
+            if (timer)
                 timed_out = pthread_cond_timedwait(&r->cond, &r->lock, &at) == ETIMEDOUT;
             else
                 pthread_cond_wait(&r->cond, &r->lock);
@@ -67,10 +84,9 @@ rescan_main(void *arg)
             continue;
         r->requested = false;
         pthread_mutex_unlock(&r->lock);
-        rescan_once(r, timed_out ? "interval" : "request");
+        rescan_once(r, timed_out ? "timer" : "request");
         pthread_mutex_lock(&r->lock);
-        clock_gettime(CLOCK_MONOTONIC, &at);
-        at.tv_sec += r->interval;
+        timer = next_wake(r, &at);
     }
     pthread_mutex_unlock(&r->lock);
     return NULL;
@@ -92,6 +108,7 @@ plugin_rescan_start(const struct plugin_sink *sink, const struct plugin_options 
     r->load = load;
     r->ctx = ctx;
     r->last = inventory_ref(last);
+    r->recheck_at = last ? last->recheck_at : 0;
     r->interval = interval;
     pthread_mutex_init(&r->lock, NULL);
     pthread_condattr_init(&attr);

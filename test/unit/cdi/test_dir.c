@@ -208,11 +208,11 @@ test_errors(void)
     CU_ASSERT_EQUAL(cdi_t_write(file, "x", "x"), 0);
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     CU_ASSERT_FATAL(dfd >= 0);
-    CU_ASSERT(cdi_write_file_at(dfd, "plain", "{}\n", 3, &changed, &err) < 0);
+    CU_ASSERT(topo_atomic_write_at(dfd, "plain", "{}\n", 3, &changed, &err) < 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "plain"));
     CU_ASSERT_EQUAL(cdi_t_count(dir), 1);
-    CU_ASSERT_EQUAL(cdi_write_file_at(dfd, "../x.json", "{}\n", 3, &changed, &err), -EINVAL);
-    CU_ASSERT_EQUAL(cdi_write_file_at(dfd, ".x.json", "{}\n", 3, &changed, &err), -EINVAL);
+    CU_ASSERT_EQUAL(topo_atomic_write_at(dfd, "../x.json", "{}\n", 3, &changed, &err), -EINVAL);
+    CU_ASSERT_EQUAL(topo_atomic_write_at(dfd, ".x.json", "{}\n", 3, &changed, &err), -EINVAL);
     cdi_t_rmdir(strdup(file));
     cdi_t_rmdir(dir);
 }

@@ -90,13 +90,13 @@ test_reader_never_sees_partial(void)
     CU_ASSERT_FATAL(dfd >= 0);
     CU_ASSERT_FATAL(strlen(a) != strlen(b));
     bool changed;
-    CU_ASSERT_EQUAL_FATAL(cdi_write_file_at(dfd, FILE_NAME, a, strlen(a), &changed, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(topo_atomic_write_at(dfd, FILE_NAME, a, strlen(a), &changed, &err), 0);
     CU_ASSERT_EQUAL_FATAL(pthread_create(&thread, NULL, reader_main, &rd), 0);
     for (int i = 1; i <= REWRITES; i++) {
         const char *t = (i % 2) ? b : a;
 
         changed = false;
-        if (cdi_write_file_at(dfd, FILE_NAME, t, strlen(t), &changed, &err) == 0 && changed)
+        if (topo_atomic_write_at(dfd, FILE_NAME, t, strlen(t), &changed, &err) == 0 && changed)
             written++;
     }
     __atomic_store_n(&rd.stop, 1, __ATOMIC_RELEASE);

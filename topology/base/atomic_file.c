@@ -7,10 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cdi/cdi.h"
+#include "topology/base/atomic_file.h"
 #include "topology/base/cleanup.h"
 
-#define SPEC_MODE 0644
+/* Files others read while we replace them (CDI specs, NFD feature files):
+ * readers see the old bytes or the new ones, never a mix, and a crash
+ * leaves no half-written file under the real name. */
+
+#define FILE_MODE 0644
 /* Larger files cannot be ours; they simply count as different. */
 #define COMPARE_MAX (16u << 20)
 
@@ -60,7 +64,7 @@ same_content(int dirfd, const char *name, const char *data, size_t len)
     ssize_t n;
 
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-        (st.st_mode & 07777) != SPEC_MODE || (size_t)st.st_size != len || len > COMPARE_MAX)
+        (st.st_mode & 07777) != FILE_MODE || (size_t)st.st_size != len || len > COMPARE_MAX)
         return false;
     buf = malloc(len + 1);
     if (!buf)
@@ -71,7 +75,8 @@ same_content(int dirfd, const char *name, const char *data, size_t len)
 }
 
 /* Create a fresh temp file beside name; its name starts with '.' and ends
- * in ".tmp" so no CDI consumer ever loads it. */
+ * in ".tmp": CDI consumers load only JSON and YAML specs, NFD skips dot
+ * files. */
 static int
 create_temp(int dirfd, const char *name, char **ret_name, int *ret_fd)
 {
@@ -82,9 +87,9 @@ create_temp(int dirfd, const char *name, char **ret_name, int *ret_fd)
 
         if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
             rnd = ((unsigned long long)getpid() << 20) ^ (unsigned long long)attempt;
-        if (asprintf(&tmp, ".%s.%016llx%s", name, rnd, CDI_TEMP_SUFFIX) < 0)
+        if (asprintf(&tmp, ".%s.%016llx%s", name, rnd, TOPO_ATOMIC_TEMP_SUFFIX) < 0)
             return -ENOMEM;
-        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, SPEC_MODE);
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, FILE_MODE);
         if (fd >= 0) {
             *ret_name = tmp;
             *ret_fd = fd;
@@ -107,9 +112,9 @@ fill_temp(int fd, const char *data, size_t len, const char **what)
     r = write_full(fd, data, len);
     if (r < 0)
         return r;
-    /* The umask must not decide who can read a spec. */
+    /* The umask must not decide who can read the file. */
     *what = "chmod";
-    if (fchmod(fd, SPEC_MODE) < 0)
+    if (fchmod(fd, FILE_MODE) < 0)
         return -errno;
     *what = "fsync";
     if (fsync(fd) < 0)
@@ -118,7 +123,7 @@ fill_temp(int fd, const char *data, size_t len, const char **what)
 }
 
 int
-cdi_write_file_at(int dirfd, const char *name, const char *data, size_t len, bool *ret_changed,
+topo_atomic_write_at(int dirfd, const char *name, const char *data, size_t len, bool *ret_changed,
                   struct topo_error *err)
 {
     _cleanup_free_ char *tmp = NULL;
@@ -127,7 +132,7 @@ cdi_write_file_at(int dirfd, const char *name, const char *data, size_t len, boo
     int r;
 
     if (!name[0] || strchr(name, '/') || name[0] == '.')
-        return topo_error_set(err, -EINVAL, "invalid spec file name \"%s\"", name);
+        return topo_error_set(err, -EINVAL, "invalid file name \"%s\"", name);
     if (same_content(dirfd, name, data, len)) {
         *ret_changed = false;
         return 0;
