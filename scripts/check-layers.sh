@@ -12,10 +12,11 @@ topology/units    topology/base/ topology/host/ topology/units/
 cdi               topology/ cdi/
 plugin/log        topology/base/ plugin/log/
 plugin/config     topology/ plugin/log/ plugin/config/
-plugin/events     topology/ plugin/log/ plugin/config/ plugin/events/
-plugin/grpc       topology/ cdi/ proto/ plugin/log/ plugin/config/ plugin/events/ plugin/grpc/
+plugin/metrics    topology/ plugin/log/ plugin/metrics/
+plugin/events     topology/ plugin/log/ plugin/config/ plugin/metrics/ plugin/events/
+plugin/grpc       topology/ cdi/ proto/ plugin/log/ plugin/config/ plugin/metrics/ plugin/events/ plugin/grpc/
 plugin/discover   topology/ cdi/ plugin/log/ plugin/config/ plugin/discover/
-plugin/daemon     topology/ cdi/ plugin/log/ plugin/config/ plugin/events/ plugin/grpc/ plugin/discover/ plugin/daemon/
+plugin/daemon     topology/ cdi/ plugin/log/ plugin/config/ plugin/metrics/ plugin/events/ plugin/grpc/ plugin/discover/ plugin/daemon/
 plugin/cli        topology/ cdi/ plugin/
 '
 

@@ -1,30 +1,58 @@
-#include "plugin/daemon/cdi_sync.h"
+#include <time.h>
+
 #include "plugin/cli/commands.h"
+#include "plugin/daemon/cdi_sync.h"
 #include "plugin/daemon/inventory_load.h"
+#include "plugin/daemon/nfd.h"
 #include "plugin/daemon/serve.h"
+#include "plugin/log/log.h"
+#include "plugin/metrics/metrics.h"
 
 /* The loader's memory: the last snapshot it produced, whose devices stay
- * listed (unhealthy) once they leave the bus. The loader runs at start and
+ * listed (unhealthy) once they leave the bus, and the outputs that follow
+ * every snapshot (node labels, metrics). The loader runs at start and
  * then only on the rescan thread, never concurrently: no lock. */
 struct serve_loader {
     struct inventory *last; /* own reference; NULL before the first load */
+    struct plugin_nfd nfd;
+    struct plugin_metrics *metrics; /* NULL: off */
 };
+
+static double
+seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
 
 /* The daemon's loader: scan, build the snapshot, and bring the CDI specs in
  * line with it before anyone is told about its devices. A CDI failure is
  * logged and does not stop serving: Allocate's device specs still work
- * for runtimes that do not use CDI, and the next rescan tries again. */
+ * for runtimes that do not use CDI, and the next rescan tries again. Node
+ * labels and metrics follow each snapshot. */
 static int
 scan_and_sync(const struct plugin_options *o, void *ctx, struct inventory **ret,
               struct topo_error *err)
 {
+    static const char *const cdi_result[] = {"ok", "conflict"};
     struct serve_loader *l = ctx;
     struct inventory *inv = NULL;
+    struct timespec t0;
     int r;
 
-    if ((r = plugin_inventory_scan(o, l->last, &inv, err)) < 0)
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if ((r = plugin_inventory_scan(o, l->last, &inv, err)) < 0) {
+        plugin_metrics_rescan(l->metrics, seconds_since(&t0), false);
         return r;
-    plugin_cdi_sync(o->cdi_dir, inv, o->cdi_takeover);
+    }
+    r = plugin_cdi_sync(o->cdi_dir, inv, o->cdi_takeover);
+    plugin_metrics_inc(l->metrics, PLUGIN_CTR_CDI_SYNCS, NULL,
+                       r < 0 ? "failed" : cdi_result[r != 0]);
+    plugin_metrics_rescan(l->metrics, seconds_since(&t0), true);
+    plugin_nfd_sync(&l->nfd, inv, time(NULL));
+    plugin_metrics_set_inventory(l->metrics, inv);
     inventory_unref(l->last);
     l->last = inventory_ref(inv);
     *ret = inv;
@@ -35,8 +63,18 @@ int
 cmd_serve(const struct plugin_options *o)
 {
     struct serve_loader l = {0};
-    int status = plugin_serve_run(o, scan_and_sync, &l);
+    int status;
 
+    if (plugin_nfd_init(&l.nfd, o->nfd_dir,
+                        plugin_nfd_scan_interval(o->nfd_dir, o->rescan_interval)) < 0 ||
+        (o->metrics_address && !(l.metrics = plugin_metrics_new()))) {
+        log_error("serve_failed", "error=\"out of memory\"");
+        plugin_nfd_close(&l.nfd);
+        return 1;
+    }
+    status = plugin_serve_run(o, scan_and_sync, &l, l.metrics);
+    plugin_nfd_close(&l.nfd);
+    plugin_metrics_free(l.metrics);
     inventory_unref(l.last);
     return status;
 }

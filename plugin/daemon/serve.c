@@ -13,7 +13,9 @@
 #include "plugin/grpc/runtime.h"
 #include "plugin/grpc/socket_name.h"
 #include "plugin/grpc/socket_path.h"
+#include "plugin/daemon/nfd.h"
 #include "plugin/log/log.h"
+#include "plugin/metrics/metrics.h"
 #include "topology/base/cleanup.h"
 
 /* The daemon's threads: the gRPC loop (this thread), the monitor (signals
@@ -76,7 +78,9 @@ start_sources(struct daemon *d, const struct plugin_options *o, plugin_inventory
     int r;
 
     if ((r = plugin_monitor_start(&sink, sig_fd, watch_fd, &d->mon)) < 0 ||
-        (r = plugin_rescan_start(&sink, o, load, ctx, inv, o->rescan_interval, &d->rescan)) < 0) {
+        (r = plugin_rescan_start(&sink, o, load, ctx, inv,
+                                 plugin_nfd_scan_interval(o->nfd_dir, o->rescan_interval),
+                                 &d->rescan)) < 0) {
         log_error("serve_failed", "error=%s", strerror(-r));
         return r;
     }
@@ -97,25 +101,49 @@ stop_all(struct daemon *d)
     plugin_runtime_destroy(d->loop);
 }
 
+/* A metrics endpoint that cannot listen is reported; devices are served
+ * anyway: they matter more than their statistics. */
+static struct plugin_metrics_http *
+start_metrics(const struct plugin_options *o, struct plugin_metrics *metrics)
+{
+    struct topo_error err = TOPO_ERROR_INIT;
+    struct plugin_metrics_http *http = NULL;
+
+    if (!metrics || !o->metrics_address)
+        return NULL;
+    if (plugin_metrics_http_start(metrics, o->metrics_address, &http, &err) < 0) {
+        log_error("metrics_failed", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
+        return NULL;
+    }
+    log_info("metrics_serving", "address=%s path=/metrics", o->metrics_address);
+    return http;
+}
+
 static int
 serve(const struct plugin_options *o, plugin_inventory_loader load, void *ctx,
-      struct inventory *inv, const char *kubelet_sock, int sig_fd, int watch_fd)
+      struct plugin_metrics *metrics, struct inventory *inv, const char *kubelet_sock, int sig_fd,
+      int watch_fd)
 {
     struct daemon d = {0};
+    struct plugin_metrics_http *http;
     int r;
 
     if ((r = plugin_runtime_start(o, inv, kubelet_sock, &d.loop)) < 0)
         return r;
+    plugin_runtime_set_metrics(d.loop, metrics);
+    http = start_metrics(o, metrics);
     log_info("start", "kubelet_dir=%s resources=%zu", o->kubelet_dir, inv->n_resources);
     r = start_sources(&d, o, load, ctx, inv, sig_fd, watch_fd);
     if (r == 0)
         plugin_runtime_run(d.loop);
     stop_all(&d);
+    plugin_metrics_http_stop(http);
     return r;
 }
 
 int
-plugin_serve_run(const struct plugin_options *o, plugin_inventory_loader load, void *ctx)
+plugin_serve_run(const struct plugin_options *o, plugin_inventory_loader load, void *ctx,
+                 struct plugin_metrics *metrics)
 {
     struct topo_error err = TOPO_ERROR_INIT;
     _cleanup_close_ int sig_fd = -1;
@@ -143,7 +171,7 @@ plugin_serve_run(const struct plugin_options *o, plugin_inventory_loader load, v
         inventory_unref(inv);
         return 1;
     }
-    r = serve(o, load, ctx, inv, kubelet_sock, sig_fd, watch_fd);
+    r = serve(o, load, ctx, metrics, inv, kubelet_sock, sig_fd, watch_fd);
     inventory_unref(inv);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     log_info("exit", "status=%d", r < 0 ? 1 : 0);

@@ -5,7 +5,12 @@
 #include "topology/base/error.h"
 #include "topology/units/inventory.h"
 
+struct plugin_metrics;
+
 /* Run the daemon: load the inventory, serve one socket per resource in
  * o->kubelet_dir, register with the kubelet, follow kubelet restarts,
- * rescan on SIGHUP, stop on SIGTERM/SIGINT. Returns the exit status. */
-int plugin_serve_run(const struct plugin_options *o, plugin_inventory_loader load, void *ctx);
+ * rescan on SIGHUP, stop on SIGTERM/SIGINT. metrics (may be NULL) counts
+ * what happens and is served on o->metrics_address when that is set.
+ * Returns the exit status. */
+int plugin_serve_run(const struct plugin_options *o, plugin_inventory_loader load, void *ctx,
+                     struct plugin_metrics *metrics);

@@ -6,6 +6,7 @@
 #include "plugin/grpc/grpc_payload.h"
 #include "plugin/log/log.h"
 #include "plugin/grpc/loop.h"
+#include "plugin/metrics/metrics.h"
 #include "plugin/grpc/pb_inventory.h"
 #include "plugin/grpc/status.h"
 #include "proto/api.pb-c.h"
@@ -120,6 +121,8 @@ handle_preferred(struct plugin_server *s, const struct inventory *inv, int res,
         log_warn("preferred_refused", "resource=%s code=%s error=%s", s->resource,
                  plugin_status_name(rep->code), log_quote(rep->message, (char[600]){0}, 600));
     }
+    plugin_metrics_inc(s->loop->metrics, PLUGIN_CTR_PREFERRED, s->resource,
+                       rep->code == GRPC_STATUS_OK ? "ok" : "refused");
     for (size_t i = 0; i < resp.n_container_responses; i++)
         inventory_free_strv(outs[i].deviceids, outs[i].n_deviceids);
     free(outs);
@@ -139,6 +142,7 @@ allocate_one(struct plugin_server *s, const struct inventory *inv, int res,
     r = inventory_allocate(inv, (size_t)res, (const char *const *)cr->devices_ids,
                            cr->n_devices_ids, alloc, &err);
     ids_field(cr->devices_ids, cr->n_devices_ids, buf, sizeof(buf));
+    plugin_metrics_allocation(s->loop->metrics, s->resource, r);
     if (r < 0) {
         reply_error(rep, plugin_status_from_errno(r), err.msg);
         log_warn("allocate_refused", "resource=%s ids=%s code=%s error=%s", s->resource, buf,

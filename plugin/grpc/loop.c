@@ -7,6 +7,7 @@
 #include "plugin/events/rescan.h"
 #include "plugin/grpc/loop.h"
 #include "plugin/grpc/socket_name.h"
+#include "plugin/metrics/metrics.h"
 #include "topology/base/cleanup.h"
 
 /* Event handling of the gRPC thread: what the mailbox brings (signals,
@@ -172,8 +173,10 @@ kubelet_events(struct plugin_loop *loop, unsigned events)
 {
     bool fresh = events & PLUGIN_EV_KUBELET_NEW;
 
-    if (fresh)
+    if (fresh) {
         log_info("kubelet_restart", "socket=%s", loop->kubelet_sock);
+        plugin_metrics_inc(loop->metrics, PLUGIN_CTR_KUBELET_RESTARTS, NULL, NULL);
+    }
     for (struct plugin_server *s = loop->servers; s; s = s->next) {
         if (s->removed)
             continue;

@@ -91,6 +91,7 @@ struct plugin_loop {
     struct plugin_server *servers;
     char *kubelet_sock; /* "<dir>/kubelet.sock" */
     struct plugin_rescan *rescan;
+    struct plugin_metrics *metrics; /* any thread (locks inside); NULL: off */
     bool stopping;
 
     /* Mailbox and wake-up; any thread, under lock. */

@@ -8,6 +8,7 @@
 #include "plugin/grpc/grpc_payload.h"
 #include "plugin/log/log.h"
 #include "plugin/grpc/loop.h"
+#include "plugin/metrics/metrics.h"
 #include "plugin/grpc/status.h"
 #include "plugin/grpc/unary_ops.h"
 #include "proto/api.pb-c.h"
@@ -139,10 +140,12 @@ register_done(struct plugin_tag *tag, bool ok)
     reg->state = PLUGIN_REG_IDLE;
     if (ok && reg->status == GRPC_STATUS_OK) {
         log_info("registered", "resource=%s endpoint=%s", s->resource, s->socket_name);
+        plugin_metrics_inc(s->loop->metrics, PLUGIN_CTR_REGISTRATIONS, s->resource, "ok");
         plugin_backoff_reset(&reg->backoff);
     } else if (alive || reg->status != GRPC_STATUS_CANCELLED) {
         log_warn("register_failed", "resource=%s code=%s error=%s", s->resource,
                  plugin_status_name(reg->status), log_quote(details, (char[400]){0}, 400));
+        plugin_metrics_inc(s->loop->metrics, PLUGIN_CTR_REGISTRATIONS, s->resource, "failed");
         if (alive && !reg->again)
             register_retry_later(s);
     }

@@ -80,6 +80,12 @@ plugin_runtime_set_rescan(struct plugin_loop *loop, struct plugin_rescan *rescan
 }
 
 void
+plugin_runtime_set_metrics(struct plugin_loop *loop, struct plugin_metrics *metrics)
+{
+    loop->metrics = metrics;
+}
+
+void
 plugin_runtime_run(struct plugin_loop *loop)
 {
     plugin_loop_reconcile(loop);

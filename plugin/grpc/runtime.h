@@ -8,6 +8,7 @@
  * cross this header. One loop serves every resource of the current
  * snapshot on one completion queue, driven by one thread. */
 struct plugin_loop;
+struct plugin_metrics;
 struct plugin_rescan;
 
 /* grpc_init, the completion queue and the wake-up, and one server per
@@ -19,6 +20,10 @@ int plugin_runtime_start(const struct plugin_options *o, struct inventory *inv,
 
 /* Where SIGHUP sends its rescan request (NULL = nowhere). */
 void plugin_runtime_set_rescan(struct plugin_loop *loop, struct plugin_rescan *rescan);
+
+/* Where the loop counts calls, registrations and kubelet restarts (NULL
+ * = nowhere). Before plugin_runtime_run. */
+void plugin_runtime_set_metrics(struct plugin_loop *loop, struct plugin_metrics *metrics);
 
 /* The loop as an event sink for the event sources. */
 struct plugin_sink plugin_loop_sink(struct plugin_loop *loop);

@@ -13,6 +13,7 @@
 # proto     (generated)       protobuf-c
 # log       plugin/log        -
 # config    plugin/config     json-c
+# metrics   plugin/metrics    libmicrohttpd
 # events    plugin/events     -
 # grpc      plugin/grpc       gRPC core, protobuf-c
 # discover  plugin/discover   json-c
@@ -21,7 +22,7 @@
 
 THIRD_PARTY := grpc protobuf-c json-c pci numa microhttpd cunit
 
-LAYERS := base host units cdi proto log config events grpc discover daemon cli
+LAYERS := base host units cdi proto log config metrics events grpc discover daemon cli
 
 dir_base := topology/base
 dir_host := topology/host
@@ -29,6 +30,7 @@ dir_units := topology/units
 dir_cdi := cdi
 dir_log := plugin/log
 dir_config := plugin/config
+dir_metrics := plugin/metrics
 dir_events := plugin/events
 dir_grpc := plugin/grpc
 dir_discover := plugin/discover
@@ -39,6 +41,7 @@ uses_host := pci numa
 uses_cdi := json-c
 uses_proto := protobuf-c
 uses_config := json-c
+uses_metrics := microhttpd
 uses_grpc := grpc protobuf-c
 uses_discover := json-c
 
@@ -80,9 +83,10 @@ $(foreach l,$(LAYERS),$(eval $(call LAYER_template,$(l))))
 
 LAYER_SRC := $(foreach l,$(LAYERS),$(src_$(l)))
 # Highest first, so that a lower layer calling a higher one fails to link.
-LAYER_LIBS := $(foreach l,cli daemon discover grpc events config log proto cdi units host base,\
+LAYER_LIBS := $(foreach l,cli daemon discover grpc events metrics config log proto cdi units host base,\
 	$(call lib_of,$(l)))
-LAYER_LDLIBS := $(shell pkg-config --libs grpc_unsecure libprotobuf-c libpci numa json-c 2>/dev/null) -lpthread
+LAYER_LDLIBS := $(shell pkg-config --libs grpc_unsecure libprotobuf-c libpci numa json-c \
+	libmicrohttpd 2>/dev/null) -lpthread
 # The CLI's main.c is compiled as the cli layer.
 $(call obj,plugin/cli/main.c): LAYER_CFLAGS := $(call layer_cflags,cli)
 $(call obj,plugin/cli/main.c): | $(BUILD)/poison/cli/.stamp $(GEN)

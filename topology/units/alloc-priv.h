@@ -59,6 +59,12 @@ void alloc_priv_free(void *priv);
 int alloc_resource_names(const struct topo_host *host, const struct inv_policy *policy,
                          const size_t *fns, size_t n, char **ret_names, struct topo_error *err);
 
+/* The per-model part of resource names ("GH100_H100_SXM5_80GB"): model
+ * upper-cased, spaces, '/' and '.' as '_', other characters dropped,
+ * alphanumeric at both ends; "DEVICE_XXXX" when nothing is left. At most
+ * outlen-1 characters. */
+void alloc_model_token(const char *model, uint16_t device, char *out, size_t outlen);
+
 /* Valid extended resource name "domain/name" (kubelet's rule)? */
 bool alloc_resource_name_valid(const char *name);
 

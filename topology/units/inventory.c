@@ -57,8 +57,10 @@ inventory_node_clear(struct inv_node *n)
 {
     if (!n)
         return;
-    for (size_t i = 0; i < n->n_models; i++)
+    for (size_t i = 0; i < n->n_models; i++) {
         free(n->models[i].name);
+        free(n->models[i].token);
+    }
     free(n->models);
     memset(n, 0, sizeof(*n));
 }

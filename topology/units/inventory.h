@@ -52,7 +52,8 @@ struct inv_allocation {
 
 /* One GPU or NVSwitch model present on the node. */
 struct inv_model {
-    char *name;         /* "H100 SXM5 80GB": our table, pci.ids or "device-XXXX" */
+    char *name;         /* "GH100 [H100 SXM5 80GB]": our table, pci.ids or "device-XXXX" */
+    char *token;        /* the per-model resource name part: "GH100_H100_SXM5_80GB" (< 64) */
     uint16_t device_id; /* PCI device ID (vendor 10de) */
     enum topo_kind kind;     /* TOPO_KIND_GPU or TOPO_KIND_NVSWITCH */
     enum topo_family family;

@@ -29,21 +29,25 @@ model_cmp(const void *a, const void *b)
 static int
 add_model(struct inv_node *node, const struct topo_function *f)
 {
+    char token[64];
+
     for (size_t i = 0; i < node->n_models; i++)
         if (node->models[i].kind == f->kind && node->models[i].device_id == f->device) {
             node->models[i].count++;
             return 0;
         }
+    alloc_model_token(f->model, f->device, token, sizeof(token));
     node->models[node->n_models] = (struct inv_model){
         .name = strdup(f->model ? f->model : "unknown"),
+        .token = strdup(token),
         .device_id = f->device,
         .kind = f->kind,
         .family = f->family,
         .count = 1,
     };
-    if (!node->models[node->n_models].name)
-        return -ENOMEM;
     node->n_models++;
+    if (!node->models[node->n_models - 1].name || !node->models[node->n_models - 1].token)
+        return -ENOMEM;
     return 0;
 }
 

@@ -67,8 +67,8 @@ alloc_resource_name_valid(const char *name)
 
 /* Go plugin rule into out (at most RES_NAME_MAX chars), trimmed to start
  * and end alphanumeric. */
-static void
-model_name(const char *model, uint16_t device, char *out, size_t outlen)
+void
+alloc_model_token(const char *model, uint16_t device, char *out, size_t outlen)
 {
     size_t n = 0;
     bool space = false;
@@ -120,11 +120,11 @@ per_model_names(const struct topo_host *host, const char *domain, const size_t *
         bool clash = false;
         char tmp[RES_NAME_MAX + 1];
 
-        model_name(f->model, f->device, base, sizeof(base));
+        alloc_model_token(f->model, f->device, base, sizeof(base));
         for (size_t j = 0; j < n && !clash; j++) {
             const struct topo_function *g = &host->functions[fns[j]];
 
-            model_name(g->model, g->device, tmp, sizeof(tmp));
+            alloc_model_token(g->model, g->device, tmp, sizeof(tmp));
             clash = strcmp(tmp, base) == 0 && !same_model(f, g);
         }
         if (clash) {
