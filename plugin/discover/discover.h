@@ -48,5 +48,20 @@ int discover_companion_of(const struct topo_host *host, size_t index);
 /* Number of NVIDIA functions of the host. */
 size_t discover_count_nvidia(const struct topo_host *host);
 
+/* PCIe layer (plugin/discover_pcie.c). */
+
+/* "PCIe:" section of the table: one row per GPU/NVSwitch PF. 0 or -EIO. */
+int discover_pcie_table(const struct topo_host *host, FILE *out);
+
+/* "16.0 GT/s x8 of 32.0 GT/s x16", "unknown"; written to buf, returned. */
+const char *discover_pcie_link(const struct topo_pcie *p, char *buf, size_t len);
+
+/* "flr bus", "none", "unknown" (points into p or static). */
+const char *discover_pcie_reset(const struct topo_pcie *p);
+
+/* What deserves attention, "; "-separated ("" when nothing): no answer,
+ * link degraded, no reset method, fatal AER errors. Written to buf. */
+const char *discover_pcie_notes(const struct topo_pcie *p, char *buf, size_t len);
+
 /* Does the group hold at least one NVIDIA function. */
 bool discover_group_has_nvidia(const struct topo_host *host, const struct topo_group *g);

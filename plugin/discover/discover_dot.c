@@ -81,6 +81,23 @@ node_style(const struct topo_host *host, size_t i, FILE *out)
         fputs(", color=\"#d00000\", penwidth=3", out);
 }
 
+/* GPUs and NVSwitches: their link, and what deserves attention. */
+static void
+pcie_print(const struct topo_function *f, FILE *out)
+{
+    char link[64], notes[160];
+
+    if ((f->kind != TOPO_KIND_GPU && f->kind != TOPO_KIND_NVSWITCH) || f->is_vf)
+        return;
+    fputs("\\nPCIe ", out);
+    dot_escaped(out, discover_pcie_link(&f->pcie, link, sizeof(link)));
+    fprintf(out, ", %s", topo_power_name(f->pcie.power));
+    if (discover_pcie_notes(&f->pcie, notes, sizeof(notes))[0]) {
+        fputs("\\n", out);
+        dot_escaped(out, notes);
+    }
+}
+
 static void
 node_print(const struct topo_host *host, size_t i, const char *indent, FILE *out)
 {
@@ -101,6 +118,7 @@ node_print(const struct topo_host *host, size_t i, const char *indent, FILE *out
         fprintf(out, "\\ngroup %d", f->iommu_group);
     if (f->numa_node >= 0)
         fprintf(out, ", NUMA %d", f->numa_node);
+    pcie_print(f, out);
     fputc('"', out);
     node_style(host, i, out);
     fputs("];\n", out);

@@ -99,6 +99,51 @@ add_assignable(struct json_object *obj, const struct topo_host *host, size_t i)
     return r ? -ENOMEM : 0;
 }
 
+static int
+add_count(struct json_object *obj, const char *key, bool known, int64_t v)
+{
+    return add(obj, key, known ? json_object_new_int64(v) : NULL);
+}
+
+static int
+add_speed(struct json_object *obj, const char *key, int tenths)
+{
+    char buf[24];
+
+    snprintf(buf, sizeof(buf), "%d.%d GT/s", tenths / 10, tenths % 10);
+    return add_str(obj, key, tenths ? buf : NULL);
+}
+
+/* "pcie": the PCIe layer of a GPU/NVSwitch PF (null for other functions);
+ * unknown facts are null. */
+static int
+add_pcie(struct json_object *obj, const struct topo_function *f)
+{
+    const struct topo_pcie *p = &f->pcie;
+    struct json_object *o;
+    int r = 0;
+
+    if ((f->kind != TOPO_KIND_GPU && f->kind != TOPO_KIND_NVSWITCH) || f->is_vf)
+        return add(obj, "pcie", NULL);
+    if (!(o = json_object_new_object()) || add(obj, "pcie", o) < 0)
+        return -ENOMEM;
+    r |= add_count(o, "aerFatal", p->aer_fatal_known, p->aer_fatal);
+    r |= add_count(o, "aerNonfatal", p->aer_nonfatal_known, p->aer_nonfatal);
+    r |= add_str(o, "powerState", p->power ? topo_power_name(p->power) : NULL);
+    r |= add_str(o, "resetMethod", p->reset == TOPO_RESET_SOME  ? p->reset_method
+                                   : p->reset == TOPO_RESET_NONE ? ""
+                                                                 : NULL);
+    r |= add_speed(o, "linkSpeed", p->link_speed);
+    r |= add_int_or_null(o, "linkWidth", p->link_width ? p->link_width : -1);
+    r |= add_speed(o, "maxLinkSpeed", p->link_max_speed);
+    r |= add_int_or_null(o, "maxLinkWidth", p->link_max_width ? p->link_max_width : -1);
+    r |= add_bool(o, "linkDegraded", topo_pcie_link_degraded(p));
+    r |= add_str(o, "configSpace", p->config == TOPO_CONFIG_ALL_ONES ? "all-ones"
+                                   : p->config == TOPO_CONFIG_OK      ? "ok"
+                                                                      : NULL);
+    return r ? -ENOMEM : 0;
+}
+
 static struct json_object *
 function_json(const struct topo_host *host, size_t i)
 {
@@ -127,6 +172,7 @@ function_json(const struct topo_host *host, size_t i)
     r |= add_str(o, "rootPort", bdf_at(host, f->root_port));
     r |= add_str(o, "hostBridge", f->host_bridge);
     r |= add_assignable(o, host, i);
+    r |= add_pcie(o, f);
     if (r) {
         json_object_put(o);
         return NULL;

@@ -216,6 +216,8 @@ discover_table(const struct topo_host *host, const char *sysfs_root, FILE *out)
     r = matrix_print(host, out);
     if (r < 0)
         return r;
+    if ((r = discover_pcie_table(host, out)) < 0)
+        return r;
     footer_print(host, out);
     return ferror(out) ? -EIO : 0;
 }
