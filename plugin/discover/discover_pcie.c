@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "plugin/discover.h"
+#include "plugin/discover/discover.h"
 
 /* The PCIe layer in `discover`: link, power state, reset methods, AER
  * totals and whether config space still answers, for the GPUs and
