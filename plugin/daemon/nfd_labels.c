@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "plugin/daemon/nfd.h"
-#include "plugin/config/options.h"
+#include "plugin/config/values.h"
 #include "topology/base/cleanup.h"
 
 /* Label names (after the prefix) and values follow the Kubernetes rules
