@@ -61,6 +61,9 @@ test_defaults(void)
     CU_ASSERT_EQUAL(o.iommu, TOPO_IOMMU_AUTO);
     CU_ASSERT_EQUAL(o.rescan_interval, 60);
     CU_ASSERT_FALSE(o.cdi_takeover);
+    CU_ASSERT_PTR_NULL(o.nfd_dir);         /* node labels off */
+    CU_ASSERT_PTR_NULL(o.metrics_address); /* metrics off */
+    CU_ASSERT_EQUAL(o.aer_quiet, 300);
     plugin_options_free(&o);
 }
 
@@ -69,7 +72,8 @@ test_flags_and_command(void)
 {
     char *argv[] = {"kgdp", "--mode", "ppcie", "discover", "--format=json", "--iommu",
                     "legacy", "--gpu-alias", "", "--rescan-interval", "5", "--cdi-takeover",
-                    "--sysfs-root", "/x/sys"};
+                    "--sysfs-root", "/x/sys", "--nfd-features-dir", "/x/features.d",
+                    "--metrics-address", "[::1]:9400", "--aer-quiet-period", "0"};
     struct plugin_options o;
     struct topo_error err = TOPO_ERROR_INIT;
 
@@ -82,6 +86,9 @@ test_flags_and_command(void)
     CU_ASSERT_EQUAL(o.rescan_interval, 5);
     CU_ASSERT_TRUE(o.cdi_takeover);
     CU_ASSERT_STRING_EQUAL(o.sysfs_root, "/x/sys");
+    CU_ASSERT_STRING_EQUAL(o.nfd_dir, "/x/features.d");
+    CU_ASSERT_STRING_EQUAL(o.metrics_address, "[::1]:9400");
+    CU_ASSERT_EQUAL(o.aer_quiet, 0);
     plugin_options_free(&o);
 }
 
@@ -116,6 +123,13 @@ test_bad_flags(void)
         {{"--rescan-interval", "-1"}, "--rescan-interval: '-1'"},
         {{"--rescan-interval", "10s"}, "--rescan-interval: '10s'"},
         {{"--log-level", "loud"}, "--log-level: 'loud'"},
+        {{"--metrics-address", "9400"}, "--metrics-address: '9400' is not HOST:PORT"},
+        {{"--metrics-address", ":9400"}, "is not HOST:PORT"},
+        {{"--metrics-address", "127.0.0.1:0"}, "the port must be 1-65535"},
+        {{"--metrics-address", "127.0.0.1:65536"}, "the port must be 1-65535"},
+        {{"--metrics-address", "127.0.0.1:http"}, "the port must be 1-65535"},
+        {{"--metrics-address", "[::1:9400"}, "IPv6 host goes in brackets"},
+        {{"--aer-quiet-period", "5m"}, "--aer-quiet-period: '5m'"},
         {{"--bogus"}, "unknown or incomplete option '--bogus'"},
         {{"frobnicate"}, "unknown command 'frobnicate'"},
         {{"serve", "extra"}, "unexpected argument 'extra'"},
@@ -140,7 +154,9 @@ test_config_precedence(void)
     struct topo_error err = TOPO_ERROR_INIT;
 
     write_config("{ \"mode\": \"ppcie\", \"gpuAlias\": \"from-file\", \"nvswitchAlias\": \"sw\",\n"
-                 "  \"rescanInterval\": 7, \"iommu\": \"iommufd\", \"cdiTakeover\": true }\n\n");
+                 "  \"rescanInterval\": 7, \"iommu\": \"iommufd\", \"cdiTakeover\": true,\n"
+                 "  \"nfdFeaturesDir\": \"/etc/kubernetes/node-feature-discovery/features.d\",\n"
+                 "  \"metricsAddress\": \"127.0.0.1:9400\", \"aerQuietPeriod\": 60 }\n\n");
     setenv("NVSWITCH_ALIAS", "from-env", 1);
     CU_ASSERT_EQUAL_FATAL(plugin_options_parse(ARGC(argv), argv, &o, &err), 0);
     unsetenv("NVSWITCH_ALIAS");
@@ -150,6 +166,9 @@ test_config_precedence(void)
     CU_ASSERT_EQUAL(o.rescan_interval, 7);
     CU_ASSERT_EQUAL(o.iommu, TOPO_IOMMU_IOMMUFD);
     CU_ASSERT_TRUE(o.cdi_takeover);
+    CU_ASSERT_STRING_EQUAL(o.nfd_dir, "/etc/kubernetes/node-feature-discovery/features.d");
+    CU_ASSERT_STRING_EQUAL(o.metrics_address, "127.0.0.1:9400");
+    CU_ASSERT_EQUAL(o.aer_quiet, 60);
     plugin_options_free(&o);
 }
 
@@ -169,6 +188,10 @@ test_bad_config(void)
         {"{ \"rescanInterval\": -5 }", "\"rescanInterval\" must be seconds"},
         {"{ \"gpuAlias\": 3 }", "\"gpuAlias\" must be a string"},
         {"{ \"cdiTakeover\": \"yes\" }", "\"cdiTakeover\" must be true or false"},
+        {"{ \"metricsAddress\": \"localhost\" }", "\"metricsAddress\" must be \"HOST:PORT\""},
+        {"{ \"metricsAddress\": 9400 }", "\"metricsAddress\" must be \"HOST:PORT\""},
+        {"{ \"aerQuietPeriod\": 86401 }", "\"aerQuietPeriod\" must be seconds"},
+        {"{ \"nfdFeaturesDir\": false }", "\"nfdFeaturesDir\" must be a string"},
     };
     char *argv[] = {"kgdp", "--config", config_path};
 
