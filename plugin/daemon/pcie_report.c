@@ -36,12 +36,15 @@ report_device(const struct inv_device *d, const struct inv_device *old)
     char a[16], b[16];
 
     if (topo_pcie_link_degraded(p) && !(o && topo_pcie_link_degraded(o)))
-        log_warn("pcie_link_degraded", "device=%s speed=%sGT/s width=%d max_speed=%sGT/s max_width=%d",
-                 d->id, speed(p->link_speed, a, sizeof(a)), p->link_width,
+        log_warn("pcie_link_degraded",
+                 "device=%s speed=%sGT/s width=%d max_speed=%sGT/s max_width=%d", d->id,
+                 speed(p->link_speed, a, sizeof(a)), p->link_width,
                  speed(p->link_max_speed, b, sizeof(b)), p->link_max_width);
     if (p->reset == TOPO_RESET_NONE && !(o && o->reset == TOPO_RESET_NONE))
-        log_warn("pcie_no_reset", "device=%s hint=\"the kernel knows no reset method: a VM may "
-                 "not get it in a clean state\"", d->id);
+        log_warn("pcie_no_reset",
+                 "device=%s hint=\"the kernel knows no reset method: a VM may "
+                 "not get it in a clean state\"",
+                 d->id);
     if (p->config == TOPO_CONFIG_ALL_ONES && !(o && o->config == TOPO_CONFIG_ALL_ONES))
         log_error("pcie_no_answer", "device=%s config=all-ones", d->id);
     if (o && p->aer_fatal_known && o->aer_fatal_known && p->aer_fatal > o->aer_fatal)

@@ -26,8 +26,8 @@ static const struct {
     [PLUGIN_CTR_PREFERRED] = {NS "preferred_allocation_calls_total",
                               "GetPreferredAllocation calls, by result.", "resource", "result"},
     [PLUGIN_CTR_RESCANS] = {NS "rescans_total",
-                            "Scans of the host (the first load and every rescan), by result.",
-                            NULL, "result"},
+                            "Scans of the host (the first load and every rescan), by result.", NULL,
+                            "result"},
     [PLUGIN_CTR_CDI_SYNCS] = {NS "cdi_syncs_total",
                               "CDI spec syncs, by result (ok, conflict, failed).", NULL, "result"},
     [PLUGIN_CTR_REGISTRATIONS] = {NS "registrations_total",
@@ -37,11 +37,11 @@ static const struct {
                                      "Kubelet restarts seen (a new kubelet.sock).", NULL, NULL},
 };
 
-/* A label value with \\, \" and \n escaped. */
+/* A label value with \\, \" and \n escaped; NULL as "". */
 static void
 put_value(FILE *f, const char *v)
 {
-    for (; *v; v++) {
+    for (; v && *v; v++) {
         if (*v == '\\' || *v == '"')
             fputc('\\', f);
         if (*v == '\n') {
@@ -134,7 +134,8 @@ device_counts(FILE *f, const struct inventory *inv)
 /* One sample per device of a per-device family; value() < 0 skips it. */
 static void
 per_device(FILE *f, const struct inventory *inv, const char *name, const char *k2,
-           const char *(*label2)(const struct inv_device *), long long (*value)(const struct inv_device *))
+           const char *(*label2)(const struct inv_device *),
+           long long (*value)(const struct inv_device *))
 {
     for (size_t r = 0; inv && r < inv->n_resources; r++)
         for (size_t d = 0; d < inv->resources[r].n_devices; d++) {

@@ -41,17 +41,20 @@ prom_start(struct prom *p, int target)
         return -errno;
     if ((p->port = thttp_free_port()) < 0)
         return p->port;
-    if (asprintf(&cfg, "%s/prometheus.yml", p->dir) < 0 || asprintf(&data, "--storage.tsdb.path=%s/data", p->dir) < 0 ||
+    if (asprintf(&cfg, "%s/prometheus.yml", p->dir) < 0 ||
+        asprintf(&data, "--storage.tsdb.path=%s/data", p->dir) < 0 ||
         asprintf(&listen, "--web.listen-address=127.0.0.1:%d", p->port) < 0 ||
-        asprintf(&log, "%s/prometheus.log", p->dir) < 0 || asprintf(&cfg_arg, "--config.file=%s", cfg) < 0)
+        asprintf(&log, "%s/prometheus.log", p->dir) < 0 ||
+        asprintf(&cfg_arg, "--config.file=%s", cfg) < 0)
         goto out;
     if (!(f = fopen(cfg, "we"))) {
         r = -errno;
         goto out;
     }
-    fprintf(f, "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-               "scrape_configs:\n  - job_name: kgdp\n    static_configs:\n"
-               "      - targets: ['127.0.0.1:%d']\n",
+    fprintf(f,
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+            "scrape_configs:\n  - job_name: kgdp\n    static_configs:\n"
+            "      - targets: ['127.0.0.1:%d']\n",
             target);
     fclose(f);
     {

@@ -85,7 +85,8 @@ thttp_get(int port, const char *path, int timeout_ms, int *ret_status, char **re
 
     if (fd < 0)
         return fd;
-    r = asprintf(&req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n\r\n", path, port) < 0 ? -ENOMEM : 0;
+    r = asprintf(&req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n\r\n", path, port) < 0 ? -ENOMEM
+                                                                                        : 0;
     if (r == 0 && write(fd, req, strlen(req)) != (ssize_t)strlen(req))
         r = -EIO;
     if (r == 0)

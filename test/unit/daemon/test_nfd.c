@@ -24,9 +24,14 @@
 static struct inventory *
 fixture_inventory(const char *name, enum inv_mode mode)
 {
-    struct inv_policy p = {.mode = mode, .domain = "nvidia.com", .gpu_alias = "pgpu",
-                           .nvswitch_alias = "nvswitch", .sysfs_root = "/nonexistent",
-                           .dev_root = "/dev", .now = 1, .aer_quiet = 300};
+    struct inv_policy p = {.mode = mode,
+                           .domain = "nvidia.com",
+                           .gpu_alias = "pgpu",
+                           .nvswitch_alias = "nvswitch",
+                           .sysfs_root = "/nonexistent",
+                           .dev_root = "/dev",
+                           .now = 1,
+                           .aer_quiet = 300};
     struct topo_error err = TOPO_ERROR_INIT;
     struct topo_host *h = topo_fixture_scan(name, TOPO_IOMMU_AUTO);
     struct inventory *inv = NULL;
@@ -122,9 +127,9 @@ has_line(const char *text, const char *label)
 static void
 test_labels_fixtures(void)
 {
-    static const char *const fixtures[] = {"hgx-h100-iommufd", "hgx-h200-legacy", "hgx-b200",
-                                           "rtx-pro-6000-sriov", "mixed", "pcie-faults",
-                                           "no-nvidia", "damaged"};
+    static const char *const fixtures[] = {"hgx-h100-iommufd",   "hgx-h200-legacy", "hgx-b200",
+                                           "rtx-pro-6000-sriov", "mixed",           "pcie-faults",
+                                           "no-nvidia",          "damaged"};
 
     for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
         struct inventory *inv = fixture_inventory(fixtures[i], INV_MODE_PASSTHROUGH);
@@ -297,4 +302,5 @@ TEST_SUITE(daemon_nfd, NULL, NULL,
            {"label values: counts, families, device IDs, capabilities, mode", test_labels_values},
            {"file: expiry directive, untouched when unchanged, refreshed, removed on close",
             test_writer},
-           {"missing features.d: error, retried on the next scan; labels off", test_writer_missing_dir})
+           {"missing features.d: error, retried on the next scan; labels off",
+            test_writer_missing_dir})

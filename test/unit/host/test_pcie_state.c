@@ -110,7 +110,7 @@ test_link_speeds(void)
         {"Unknown\n", 0},        {"Unknown speed\n", 0},   {"16.0GT/s\n", 0},
         {".5 GT/s\n", 0},        {"5. GT/s\n", 0},         {"99999999 GT/s\n", 0},
     };
-    struct tmpdev t;
+    struct tmpdev t = {.fd = -1};
 
     tmp_open(&t);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -134,7 +134,7 @@ test_odd_attributes(void)
     static const unsigned char vf_config[8] = {0xff, 0xff, 0xff, 0xff, 0x06, 0x04, 0x10, 0x00};
     static const unsigned char short_config[4] = {0xff, 0xff, 0xff, 0xff};
     struct topo_pcie p;
-    struct tmpdev t;
+    struct tmpdev t = {.fd = -1};
 
     tmp_open(&t);
     tmp_put(&t, "aer_dev_fatal", no_total, strlen(no_total));
