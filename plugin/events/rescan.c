@@ -51,13 +51,18 @@ rescan_once(struct plugin_rescan *r, const char *why)
 static bool
 next_wake(const struct plugin_rescan *r, struct timespec *at)
 {
+    /* One that is due already was the scan just done (or it failed): no
+     * second scan at once. */
+    bool recheck;
+
     clock_gettime(CLOCK_MONOTONIC, at);
+    recheck = r->recheck_at > at->tv_sec;
     at->tv_sec += r->interval;
-    if (r->recheck_at > 0 && (!r->interval || r->recheck_at < at->tv_sec)) {
+    if (recheck && (!r->interval || r->recheck_at < at->tv_sec)) {
         at->tv_sec = r->recheck_at;
         at->tv_nsec = 0;
     }
-    return r->interval || r->recheck_at > 0;
+    return r->interval || recheck;
 }
 
 static void *
