@@ -92,10 +92,10 @@ discover_pcie_table(const struct topo_host *host, FILE *out)
         if (!has_pcie(f))
             continue;
         if (!any)
-            fprintf(out, "\nPCIe:\n%-13s  %-30s  %-7s  %-16s  %-9s  %-12s  %s\n", "BDF", "LINK",
-                    "POWER", "RESET", "AER FATAL", "AER NONFATAL", "NOTES");
+            fprintf(out, "\nPCIe:\n  %-13s  %-30s  %-7s  %-16s  %-9s  %-12s  %s\n", "BDF",
+                    "LINK", "POWER", "RESET", "AER FATAL", "AER NONFATAL", "NOTES");
         any = true;
-        fprintf(out, "%-13s  %-30s  %-7s  %-16s  %-9s  %-12s  %s\n", f->bdf,
+        fprintf(out, "  %-13s  %-30s  %-7s  %-16s  %-9s  %-12s  %s\n", f->bdf,
                 discover_pcie_link(&f->pcie, link, sizeof(link)), topo_power_name(f->pcie.power),
                 discover_pcie_reset(&f->pcie),
                 count_text(f->pcie.aer_fatal_known, f->pcie.aer_fatal, fatal, sizeof(fatal)),

@@ -312,6 +312,7 @@ static const char *const fixtures[] = {
     "large-half",
     "mixed",
     "no-nvidia",
+    "pcie-faults",
     "rtx-pro-6000-sriov",
 };
 
@@ -354,7 +355,8 @@ FX_TEST(large, 6)
 FX_TEST(large_half, 7)
 FX_TEST(mixed, 8)
 FX_TEST(no_nvidia, 9)
-FX_TEST(rtx_pro_6000_sriov, 10)
+FX_TEST(pcie_faults, 10)
+FX_TEST(rtx_pro_6000_sriov, 11)
 
 TEST_SUITE(cdi_fixtures, NULL, NULL,
            {"every generated fixture is covered", test_every_fixture_listed},
@@ -363,4 +365,5 @@ TEST_SUITE(cdi_fixtures, NULL, NULL,
            {"hgx-h200-legacy", test_fx_hgx_h200_legacy},
            {"hgx-h200-singleton-switch", test_fx_hgx_h200_singleton_switch},
            {"large", test_fx_large}, {"large-half", test_fx_large_half}, {"mixed", test_fx_mixed},
+           {"pcie-faults", test_fx_pcie_faults},
            {"no-nvidia", test_fx_no_nvidia}, {"rtx-pro-6000-sriov", test_fx_rtx_pro_6000_sriov})

@@ -386,6 +386,54 @@ test_real_sys(void)
     }
 }
 
+/* The PCIe layer of fixture pcie-faults in all three formats. */
+static void
+test_pcie_facts(void)
+{
+    char *text = NULL, *errs = NULL;
+    struct json_object *root, *fns, *p;
+
+    CU_ASSERT_EQUAL_FATAL(run_fixture("pcie-faults", "table", &text, &errs), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\nPCIe:\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "  0000:19:00.0   16.0 GT/s x8 of 32.0 GT/s x16"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "link degraded\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "no answer (config reads all-ones)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "D3cold   none"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "  0000:1d:00.0   unknown"));
+    free(text);
+    free(errs);
+    CU_ASSERT_EQUAL_FATAL(run_fixture("pcie-faults", "json", &text, &errs), 0);
+    root = json_tokener_parse(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+    CU_ASSERT_FATAL(json_object_object_get_ex(root, "functions", &fns));
+    /* functions[] holds NVIDIA functions in BDF order: 18, 19, 1a, 1b, ... */
+    CU_ASSERT_FATAL(json_object_object_get_ex(json_object_array_get_idx(fns, 2), "pcie", &p));
+    CU_ASSERT_EQUAL(json_object_get_int(json_object_object_get(p, "aerFatal")), 3);
+    CU_ASSERT_EQUAL(json_object_get_int(json_object_object_get(p, "aerNonfatal")), 5);
+    CU_ASSERT_FATAL(json_object_object_get_ex(json_object_array_get_idx(fns, 1), "pcie", &p));
+    CU_ASSERT_TRUE(json_object_get_boolean(json_object_object_get(p, "linkDegraded")));
+    CU_ASSERT_EQUAL(json_object_get_int(json_object_object_get(p, "linkWidth")), 8);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_object_get(p, "maxLinkSpeed")),
+                           "32.0 GT/s");
+    CU_ASSERT_FATAL(json_object_object_get_ex(json_object_array_get_idx(fns, 3), "pcie", &p));
+    CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_object_get(p, "configSpace")),
+                           "all-ones");
+    CU_ASSERT_FATAL(json_object_object_get_ex(json_object_array_get_idx(fns, 4), "pcie", &p));
+    CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_object_get(p, "resetMethod")), "");
+    CU_ASSERT_FATAL(json_object_object_get_ex(json_object_array_get_idx(fns, 5), "pcie", &p));
+    CU_ASSERT_PTR_NULL(json_object_object_get(p, "aerFatal"));
+    CU_ASSERT_PTR_NULL(json_object_object_get(p, "powerState"));
+    json_object_put(root);
+    free(text);
+    free(errs);
+    CU_ASSERT_EQUAL_FATAL(run_fixture("pcie-faults", "dot", &text, &errs), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\\nPCIe 16.0 GT/s x8 of 32.0 GT/s x16, D0\\nlink degraded"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\\nno answer (config reads all-ones)"));
+    free(text);
+    free(errs);
+}
+
 TEST_SUITE(discover_fixtures, NULL, NULL, {"every fixture", test_every_fixture},
+           {"pcie-faults: link, power, reset, AER, config in table, JSON, DOT", test_pcie_facts},
            {"bad format exits 2", test_bad_format}, {"missing root exits 1", test_missing_root},
            {"real /sys", test_real_sys})

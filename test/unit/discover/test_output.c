@@ -199,7 +199,7 @@ test_json_functions(void)
     static const char *const keys[] = {
         "bdf", "kind", "vendor", "device", "class", "model", "family", "driver", "vfio",
         "iommuGroup", "vfioCdev", "vfioCdevNode", "numaNode", "isVf", "physfn", "parent",
-        "rootPort", "hostBridge", "companionOf", "assignable", "reason"};
+        "rootPort", "hostBridge", "companionOf", "assignable", "reason", "pcie"};
     struct captured c = discover_capture(&host, RENDER_JSON);
     struct json_object *root, *fns, *f;
     size_t k = 0;

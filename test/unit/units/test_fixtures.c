@@ -100,6 +100,16 @@ static const struct exp_dev damaged_devs[] = {
     {PGPU, "0000:1c:00.0", 0, NULL, "has no IOMMU group"},
 };
 
+/* the PCIe layer: only config space that reads all-ones is a fault on a
+ * first scan (a degraded link, AER history, D3cold, no reset are not) */
+static const struct exp_dev pcie_faults_devs[] = {
+    {PGPU, "0000:19:00.0", 0, CDEV(1), NULL},
+    {PGPU, "0000:1a:00.0", 0, CDEV(2), NULL},
+    {PGPU, "0000:1b:00.0", 0, CDEV(3), "config space reads all-ones"},
+    {PGPU, "0000:1c:00.0", 0, CDEV(4), NULL},
+    {PGPU, "0000:1d:00.0", 0, CDEV(5), NULL},
+};
+
 static const struct exp_fixture fixtures[] = {
     {"hgx-h100-iommufd", 2,
      {{NVSW, "0000:1c:00.0,0000:1d:00.0,0000:1e:00.0,0000:1f:00.0", 4},
@@ -143,6 +153,10 @@ static const struct exp_fixture fixtures[] = {
     /* 19:00.0 (no class) and 1d:00.0 (no vendor) cannot be classified */
     {"damaged", 1, {{PGPU, "0000:18:00.0,0000:1a:00.0,0000:1b:00.0,0000:1c:00.0", 4}},
      N(damaged_devs), damaged_devs},
+    {"pcie-faults", 2,
+     {{NVSW, "0000:1e:00.0,0000:1f:00.0", 2},
+      {PGPU, "0000:18:00.0,0000:19:00.0,0000:1a:00.0,0000:1b:00.0,0000:1c:00.0,0000:1d:00.0", 6}},
+     N(pcie_faults_devs), pcie_faults_devs},
     {"large", 1, {{PGPU, NULL, 64}}, 0, NULL},
     {"large-half", 1, {{PGPU, NULL, 32}}, 0, NULL},
     {"no-nvidia", 0, {{NULL, NULL, 0}}, 0, NULL},
