@@ -9,18 +9,6 @@
  * facts do not change health (a degraded link still works; a device without
  * a reset method still passes through); an operator should know anyway. */
 
-static const struct inv_device *
-find(const struct inventory *inv, const char *id)
-{
-    for (size_t r = 0; inv && r < inv->n_resources; r++) {
-        int d = inventory_find_device(&inv->resources[r], id);
-
-        if (d >= 0)
-            return &inv->resources[r].devices[d];
-    }
-    return NULL;
-}
-
 /* "16.0" from 160 (0.1 GT/s units). */
 static const char *
 speed(int tenths, char *buf, size_t len)
@@ -65,7 +53,7 @@ plugin_pcie_report(const struct inventory *inv, const struct inventory *previous
         for (size_t d = 0; d < inv->resources[r].n_devices; d++) {
             const struct inv_device *dev = &inv->resources[r].devices[d];
 
-            report_device(dev, find(previous, dev->id));
+            report_device(dev, inventory_find_any(previous, dev->id));
         }
 }
 

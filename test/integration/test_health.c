@@ -6,6 +6,7 @@
 
 #include "test/integration/test_health.h"
 #include "test/support/suite.h"
+#include "test/support/text.h"
 
 /* Health, hot-unplug and rescans with the real daemon on a private copy of
  * the hgx-h100-iommufd fixture: the host changes under the daemon and the
@@ -88,21 +89,12 @@ test_dev_node_removed(void)
 static char *
 read_pgpu_spec(const struct hl *t)
 {
-    char *path = NULL, *text = NULL;
-    size_t len = 0;
-    FILE *f;
+    char *path = NULL, *text;
 
     if (asprintf(&path, "%s/kata-gpu-device-plugin_nvidia.com-pgpu.json", t->lh.cdi) < 0)
         return NULL;
-    f = fopen(path, "re");
+    text = ttext_read_file(path);
     free(path);
-    if (!f)
-        return NULL;
-    if (getdelim(&text, &len, '\0', f) < 0) {
-        free(text);
-        text = NULL;
-    }
-    fclose(f);
     return text;
 }
 

@@ -10,6 +10,7 @@
 #include "test/support/http_get.h"
 #include "test/support/promtool.h"
 #include "test/support/suite.h"
+#include "test/support/text.h"
 
 /* The daemon's outputs for operators, with their real consumers: /metrics
  * checked by `promtool check metrics` and scraped by a Prometheus server
@@ -109,17 +110,6 @@ prom_wait(const struct prom *p, const char *query, const char *want, char **ret_
     return ok;
 }
 
-static bool
-has_line(const char *text, const char *line)
-{
-    size_t n = strlen(line);
-
-    for (const char *p = text; (p = strstr(p, line)); p += n)
-        if ((p == text || p[-1] == '\n') && p[n] == '\n')
-            return true;
-    return false;
-}
-
 static void
 allocate_one(struct hl *t, const char *id, grpc_status_code want)
 {
@@ -144,37 +134,20 @@ check_endpoint(int port)
 
     CU_ASSERT_EQUAL_FATAL(thttp_get(port, "/metrics", 10000 * tproc_factor(), &status, &body), 0);
     CU_ASSERT_EQUAL(status, 200);
-    CU_ASSERT_TRUE(has_line(body, "kata_gpu_allocations_total{resource=\"nvidia.com/pgpu\"} 1"));
-    CU_ASSERT_TRUE(has_line(body, "kata_gpu_allocation_refusals_total{resource=\"nvidia.com/pgpu\","
+    CU_ASSERT_TRUE(ttext_has_line(body, "kata_gpu_allocations_total{resource=\"nvidia.com/pgpu\"} 1"));
+    CU_ASSERT_TRUE(ttext_has_line(body, "kata_gpu_allocation_refusals_total{resource=\"nvidia.com/pgpu\","
                                   "reason=\"unhealthy\"} 1"));
-    CU_ASSERT_TRUE(has_line(body, "kata_gpu_registrations_total{resource=\"nvidia.com/pgpu\","
+    CU_ASSERT_TRUE(ttext_has_line(body, "kata_gpu_registrations_total{resource=\"nvidia.com/pgpu\","
                                   "result=\"ok\"} 1"));
-    CU_ASSERT_TRUE(has_line(body, "kata_gpu_devices{resource=\"nvidia.com/pgpu\","
+    CU_ASSERT_TRUE(ttext_has_line(body, "kata_gpu_devices{resource=\"nvidia.com/pgpu\","
                                   "health=\"unhealthy\"} 1"));
-    CU_ASSERT_TRUE(has_line(body, "kata_gpu_rescans_total{result=\"ok\"} 1"));
+    CU_ASSERT_TRUE(ttext_has_line(body, "kata_gpu_rescans_total{result=\"ok\"} 1"));
     CU_ASSERT_EQUAL(tprom_check_metrics(body, "/dev/stderr"), 0);
     free(body);
     body = NULL;
     CU_ASSERT_EQUAL(thttp_get(port, "/", 10000 * tproc_factor(), &status, &body), 0);
     CU_ASSERT_EQUAL(status, 404);
     free(body);
-}
-
-static char *
-read_text(const char *path)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = fopen(path, "re");
-
-    if (!f)
-        return NULL;
-    if (getdelim(&text, &len, '\0', f) < 0) {
-        free(text);
-        text = NULL;
-    }
-    fclose(f);
-    return text;
 }
 
 static void
@@ -195,7 +168,7 @@ test_scrape_and_labels(void)
     allocate_one(&t, GOOD_GPU, GRPC_STATUS_OK);
     allocate_one(&t, DEAD_GPU, GRPC_STATUS_FAILED_PRECONDITION);
     check_endpoint(port);
-    text = read_text(file);
+    text = ttext_read_file(file);
     CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "/gpu.count=6\n"));
     CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "/nvswitch.count=2\n"));
     CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "# +expiry-time="));

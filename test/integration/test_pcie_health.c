@@ -7,6 +7,7 @@
 
 #include "test/integration/test_health.h"
 #include "test/support/suite.h"
+#include "test/support/text.h"
 
 /* Health from the PCIe layer under the real daemon (fixture pcie-faults,
  * see scripts/fixtures/layouts.py), watched through the kubelet
@@ -78,25 +79,6 @@ allocate_one(struct hl *t, const char *id, const char *want)
     return status;
 }
 
-/* How often needle occurs in the daemon's log. */
-static int
-log_count(const struct hl *t, const char *needle)
-{
-    char *text = NULL;
-    size_t len = 0;
-    int n = 0;
-    FILE *f = fopen(t->lh.log, "re");
-
-    if (!f)
-        return -errno;
-    if (getdelim(&text, &len, '\0', f) >= 0)
-        for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
-            n++;
-    free(text);
-    fclose(f);
-    return n;
-}
-
 static void
 test_aer_growth(void)
 {
@@ -115,7 +97,7 @@ test_aer_growth(void)
     CU_ASSERT_EQUAL(hl_health(&t, HL_PGPU, GOOD_GPU, NULL), 1);
     CU_ASSERT_EQUAL(allocate_one(&t, AER_GPU, "fatal error count rose from 3 to 5"),
                     GRPC_STATUS_FAILED_PRECONDITION);
-    CU_ASSERT(log_count(&t, "event=pcie_aer_fatal device=" AER_GPU) == 1);
+    CU_ASSERT(ttext_count_in_file(t.lh.log, "event=pcie_aer_fatal device=" AER_GPU) == 1);
     /* no rescan interval, no SIGHUP: the end of the quiet period wakes it */
     CU_ASSERT_TRUE(hl_wait_health(&t, HL_PGPU, AER_GPU, 1, limit(QUIET_S * 1000 + CHANGE_MS)) >=
                    0);
@@ -156,9 +138,10 @@ test_dead_and_degraded(void)
     CU_ASSERT_EQUAL(hl_sighup(&t), 0);
     CU_ASSERT_TRUE(hl_wait_health(&t, HL_PGPU, GOOD_GPU, 1, limit(CHANGE_MS)) >= 0);
     /* three scans so far; the degraded link was reported once */
-    CU_ASSERT_EQUAL(log_count(&t, "event=pcie_link_degraded device=" DEGRADED_GPU), 1);
+    CU_ASSERT_EQUAL(
+        ttext_count_in_file(t.lh.log, "event=pcie_link_degraded device=" DEGRADED_GPU), 1);
     CU_ASSERT_EQUAL(hl_health(&t, HL_PGPU, DEGRADED_GPU, NULL), 1);
-    CU_ASSERT_EQUAL(log_count(&t, "event=pcie_no_reset device=0000:1c:00.0"), 1);
+    CU_ASSERT_EQUAL(ttext_count_in_file(t.lh.log, "event=pcie_no_reset device=0000:1c:00.0"), 1);
     hl_finish(&t);
 }
 

@@ -40,3 +40,22 @@ topo_fixture_index(const struct topo_host *host, const char *bdf)
     CU_ASSERT_FATAL(i >= 0);
     return i;
 }
+
+struct inventory *
+topo_fixture_inventory(const char *name, enum inv_mode mode)
+{
+    struct inv_policy p = {.mode = mode, .domain = "nvidia.com", .gpu_alias = "pgpu",
+                           .nvswitch_alias = "nvswitch", .sysfs_root = "/nonexistent",
+                           .dev_root = "/dev", .now = 1, .aer_quiet = 300};
+    struct topo_error err = TOPO_ERROR_INIT;
+    struct topo_host *h = topo_fixture_scan(name, TOPO_IOMMU_AUTO);
+    struct inventory *inv = NULL;
+
+    if (!h || inventory_build(h, &p, &inv, &err) < 0) {
+        fprintf(stderr, "fixture %s: %s\n", name, h ? err.msg : "scan failed");
+        CU_FAIL("fixture inventory");
+        inv = NULL;
+    }
+    topo_host_free(h);
+    return inv;
+}

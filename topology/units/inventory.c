@@ -97,6 +97,18 @@ inventory_find_device(const struct inv_resource *res, const char *id)
     return -ENOENT;
 }
 
+const struct inv_device *
+inventory_find_any(const struct inventory *inv, const char *id)
+{
+    for (size_t r = 0; inv && r < inv->n_resources; r++) {
+        int d = inventory_find_device(&inv->resources[r], id);
+
+        if (d >= 0)
+            return &inv->resources[r].devices[d];
+    }
+    return NULL;
+}
+
 int
 inventory_preferred(const struct inventory *inv, size_t resource, const char *const *available,
                     size_t n_available, const char *const *must, size_t n_must, size_t size,

@@ -111,6 +111,9 @@ void inventory_unref(struct inventory *inv);
 /* Resource index by name, or -ENOENT. */
 int inventory_find_resource(const struct inventory *inv, const char *name);
 
+/* The device with this id in any resource, or NULL (inv may be NULL). */
+const struct inv_device *inventory_find_any(const struct inventory *inv, const char *id);
+
 /* Device index within a resource by id, or -ENOENT. */
 int inventory_find_device(const struct inv_resource *res, const char *id);
 

@@ -17,19 +17,6 @@
 #define ALL_ONES_REASON                                                                           \
     "PCIe config space reads all-ones: the device no longer answers (fell off the bus)"
 
-/* The device with this id in any resource of prev, or NULL. */
-static const struct inv_device *
-previous_device(const struct inventory *prev, const char *id)
-{
-    for (size_t r = 0; prev && r < prev->n_resources; r++) {
-        int d = inventory_find_device(&prev->resources[r], id);
-
-        if (d >= 0)
-            return &prev->resources[r].devices[d];
-    }
-    return NULL;
-}
-
 /* Carry the AER fault forward, or start one when the fatal count grew. */
 static void
 track_aer(struct inv_device *dev, const struct inv_device *prev, int64_t now)
@@ -101,7 +88,7 @@ alloc_health_pcie(const struct topo_host *host, const struct inv_policy *policy,
             if (fn_of[r][d] == ALLOC_FN_VANISHED)
                 continue;
             dev->pcie = host->functions[fn_of[r][d]].pcie;
-            track_aer(dev, previous_device(policy->previous, dev->id), policy->now);
+            track_aer(dev, inventory_find_any(policy->previous, dev->id), policy->now);
             if ((rc = judge(dev, policy, &recheck)) < 0)
                 return rc;
         }

@@ -10,6 +10,7 @@
 #include "plugin/daemon/nfd.h"
 #include "test/support/proc.h"
 #include "test/support/suite.h"
+#include "test/support/text.h"
 #include "test/support/topo_fixture.h"
 #include "topology/units/inventory.h"
 
@@ -20,27 +21,6 @@
  * file handling (atomic, only when changed, expiry refresh, removal). */
 
 #define NS_SUFFIX ".feature.node.kubernetes.io"
-
-static struct inventory *
-fixture_inventory(const char *name, enum inv_mode mode)
-{
-    struct inv_policy p = {.mode = mode,
-                           .domain = "nvidia.com",
-                           .gpu_alias = "pgpu",
-                           .nvswitch_alias = "nvswitch",
-                           .sysfs_root = "/nonexistent",
-                           .dev_root = "/dev",
-                           .now = 1,
-                           .aer_quiet = 300};
-    struct topo_error err = TOPO_ERROR_INIT;
-    struct topo_host *h = topo_fixture_scan(name, TOPO_IOMMU_AUTO);
-    struct inventory *inv = NULL;
-
-    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-    CU_ASSERT_EQUAL_FATAL(inventory_build(h, &p, &inv, &err), 0);
-    topo_host_free(h);
-    return inv;
-}
 
 static bool
 matches(const char *re, const char *s)
@@ -132,7 +112,7 @@ test_labels_fixtures(void)
                                            "no-nvidia",          "damaged"};
 
     for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-        struct inventory *inv = fixture_inventory(fixtures[i], INV_MODE_PASSTHROUGH);
+        struct inventory *inv = topo_fixture_inventory(fixtures[i], INV_MODE_PASSTHROUGH);
         char *text = NULL;
         size_t n = 0;
 
@@ -147,7 +127,7 @@ test_labels_fixtures(void)
 static void
 test_labels_values(void)
 {
-    struct inventory *inv = fixture_inventory("hgx-h100-iommufd", INV_MODE_PPCIE);
+    struct inventory *inv = topo_fixture_inventory("hgx-h100-iommufd", INV_MODE_PPCIE);
     char *text = NULL;
 
     CU_ASSERT_EQUAL_FATAL(nfd_labels_render(inv, &text), 0);
@@ -165,7 +145,7 @@ test_labels_values(void)
     CU_ASSERT_TRUE(has_line(text, "mode=ppcie"));
     free(text);
     inventory_unref(inv);
-    inv = fixture_inventory("hgx-b200", INV_MODE_MULTI);
+    inv = topo_fixture_inventory("hgx-b200", INV_MODE_MULTI);
     CU_ASSERT_EQUAL_FATAL(nfd_labels_render(inv, &text), 0);
     CU_ASSERT_TRUE(has_line(text, "gpu.2901.family=blackwell"));
     CU_ASSERT_TRUE(has_line(text, "multi-gpu.capable=true"));
@@ -175,7 +155,7 @@ test_labels_values(void)
     free(text);
     inventory_unref(inv);
     /* several models: no node-wide model label, one family label per model */
-    inv = fixture_inventory("mixed", INV_MODE_PASSTHROUGH);
+    inv = topo_fixture_inventory("mixed", INV_MODE_PASSTHROUGH);
     CU_ASSERT_EQUAL_FATAL(nfd_labels_render(inv, &text), 0);
     CU_ASSERT_PTR_NULL(strstr(text, "/gpu.model="));
     CU_ASSERT_TRUE(has_line(text, "gpu.26b9.count=3"));
@@ -183,23 +163,6 @@ test_labels_values(void)
     CU_ASSERT_TRUE(has_line(text, "iommufd=true"));
     free(text);
     inventory_unref(inv);
-}
-
-static char *
-read_text(const char *path)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = fopen(path, "re");
-
-    if (!f)
-        return NULL;
-    if (getdelim(&text, &len, '\0', f) < 0) {
-        free(text);
-        text = NULL;
-    }
-    fclose(f);
-    return text;
 }
 
 static size_t
@@ -220,8 +183,8 @@ count_entries(const char *dir)
 static void
 test_writer(void)
 {
-    struct inventory *a = fixture_inventory("hgx-h100-iommufd", INV_MODE_PASSTHROUGH);
-    struct inventory *b = fixture_inventory("hgx-b200", INV_MODE_PASSTHROUGH);
+    struct inventory *a = topo_fixture_inventory("hgx-h100-iommufd", INV_MODE_PASSTHROUGH);
+    struct inventory *b = topo_fixture_inventory("hgx-b200", INV_MODE_PASSTHROUGH);
     char dir[] = "/tmp/kgdp-nfd-XXXXXX", path[64];
     const time_t t0 = 1700000000; /* 2023-11-14T22:13:20Z */
     struct plugin_nfd n;
@@ -233,7 +196,7 @@ test_writer(void)
     snprintf(path, sizeof(path), "%s/%s", dir, NFD_FILE_NAME);
     CU_ASSERT_EQUAL_FATAL(plugin_nfd_init(&n, dir, 60), 0);
     CU_ASSERT_EQUAL(plugin_nfd_sync(&n, a, t0), 0);
-    text = read_text(path);
+    text = ttext_read_file(path);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     check_lines(text, true, &lines);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "# +expiry-time=2023-11-14T23:13:20Z\n"));
@@ -248,12 +211,12 @@ test_writer(void)
     CU_ASSERT_EQUAL(plugin_nfd_sync(&n, a, t0 + 1800), 0);
     CU_ASSERT_EQUAL(stat(path, &st2), 0);
     CU_ASSERT_NOT_EQUAL(st1.st_ino, st2.st_ino);
-    text = read_text(path);
+    text = ttext_read_file(path);
     CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "# +expiry-time=2023-11-14T23:43:20Z\n"));
     free(text);
     /* other labels: rewritten at once */
     CU_ASSERT_EQUAL(plugin_nfd_sync(&n, b, t0 + 1801), 0);
-    text = read_text(path);
+    text = ttext_read_file(path);
     CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "gpu.2901.count=8\n"));
     free(text);
     CU_ASSERT_EQUAL(count_entries(dir), 1); /* no temp files left behind */
@@ -268,7 +231,7 @@ test_writer(void)
 static void
 test_writer_missing_dir(void)
 {
-    struct inventory *a = fixture_inventory("hgx-b200", INV_MODE_PASSTHROUGH);
+    struct inventory *a = topo_fixture_inventory("hgx-b200", INV_MODE_PASSTHROUGH);
     char dir[] = "/tmp/kgdp-nfd-XXXXXX", sub[64], path[96];
     struct plugin_nfd n;
 

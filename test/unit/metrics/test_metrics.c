@@ -8,40 +8,13 @@
 #include "plugin/metrics/metrics.h"
 #include "test/support/promtool.h"
 #include "test/support/suite.h"
+#include "test/support/text.h"
 #include "test/support/topo_fixture.h"
 #include "topology/units/inventory.h"
 
 /* The Prometheus exposition of plugin/metrics: counters, the rescan
  * histogram and the device gauges, checked line by line and by
  * Prometheus' own `promtool check metrics`. */
-
-static struct inventory *
-fixture_inventory(const char *name)
-{
-    struct inv_policy p = {.mode = INV_MODE_PASSTHROUGH, .domain = "nvidia.com",
-                           .gpu_alias = "pgpu", .nvswitch_alias = "nvswitch",
-                           .sysfs_root = "/nonexistent", .dev_root = "/dev", .now = 1,
-                           .aer_quiet = 300};
-    struct topo_error err = TOPO_ERROR_INIT;
-    struct topo_host *h = topo_fixture_scan(name, TOPO_IOMMU_AUTO);
-    struct inventory *inv = NULL;
-
-    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-    CU_ASSERT_EQUAL_FATAL(inventory_build(h, &p, &inv, &err), 0);
-    topo_host_free(h);
-    return inv;
-}
-
-static bool
-has_line(const char *text, const char *line)
-{
-    size_t n = strlen(line);
-
-    for (const char *p = text; (p = strstr(p, line)); p += n)
-        if ((p == text || p[-1] == '\n') && p[n] == '\n')
-            return true;
-    return false;
-}
 
 static char *
 render(struct plugin_metrics *m)
@@ -58,7 +31,7 @@ static void
 test_exposition(void)
 {
     struct plugin_metrics *m = plugin_metrics_new();
-    struct inventory *inv = fixture_inventory("pcie-faults");
+    struct inventory *inv = topo_fixture_inventory("pcie-faults", INV_MODE_PASSTHROUGH);
     char *text;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
@@ -77,45 +50,45 @@ test_exposition(void)
     plugin_metrics_set_inventory(m, inv);
     inventory_unref(inv); /* the metrics keep their own reference */
     text = render(m);
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_allocations_total{resource=\"nvidia.com/pgpu\"} 2"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_allocation_refusals_total{resource=\"nvidia.com/pgpu\","
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_allocations_total{resource=\"nvidia.com/pgpu\"} 2"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_allocation_refusals_total{resource=\"nvidia.com/pgpu\","
                                   "reason=\"unhealthy\"} 1"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_allocation_refusals_total{resource=\"nvidia.com/pgpu\","
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_allocation_refusals_total{resource=\"nvidia.com/pgpu\","
                                   "reason=\"rule\"} 1"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_allocation_refusals_total{resource=\"nvidia.com/"
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_allocation_refusals_total{resource=\"nvidia.com/"
                                   "nvswitch\",reason=\"invalid_request\"} 1"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_preferred_allocation_calls_total{resource=\"nvidia.com/"
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_preferred_allocation_calls_total{resource=\"nvidia.com/"
                                   "pgpu\",result=\"ok\"} 1"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_kubelet_restarts_total 1"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_cdi_syncs_total{result=\"failed\"} 1"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_rescans_total{result=\"ok\"} 2"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_rescans_total{result=\"failed\"} 1"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_kubelet_restarts_total 1"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_cdi_syncs_total{result=\"failed\"} 1"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_rescans_total{result=\"ok\"} 2"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_rescans_total{result=\"failed\"} 1"));
     /* buckets are cumulative; 40 s falls only in +Inf */
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_rescan_duration_seconds_bucket{le=\"0.005\"} 1"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_rescan_duration_seconds_bucket{le=\"0.25\"} 2"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_rescan_duration_seconds_bucket{le=\"30\"} 2"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_rescan_duration_seconds_bucket{le=\"+Inf\"} 3"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_rescan_duration_seconds_count 3"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_rescan_duration_seconds_sum 40.203000"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_rescan_duration_seconds_bucket{le=\"0.005\"} 1"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_rescan_duration_seconds_bucket{le=\"0.25\"} 2"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_rescan_duration_seconds_bucket{le=\"30\"} 2"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_rescan_duration_seconds_bucket{le=\"+Inf\"} 3"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_rescan_duration_seconds_count 3"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_rescan_duration_seconds_sum 40.203000"));
     /* fixture pcie-faults: 1b:00.0 no longer answers */
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_devices{resource=\"nvidia.com/pgpu\","
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_devices{resource=\"nvidia.com/pgpu\","
                                   "health=\"unhealthy\"} 1"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_devices{resource=\"nvidia.com/pgpu\","
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_devices{resource=\"nvidia.com/pgpu\","
                                   "health=\"healthy\"} 5"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_devices{resource=\"nvidia.com/nvswitch\","
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_devices{resource=\"nvidia.com/nvswitch\","
                                   "health=\"healthy\"} 2"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_device_healthy{device=\"0000:1b:00.0\"} 0"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_pcie_aer_errors_total{device=\"0000:1a:00.0\","
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_device_healthy{device=\"0000:1b:00.0\"} 0"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_pcie_aer_errors_total{device=\"0000:1a:00.0\","
                                   "severity=\"fatal\"} 3"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_pcie_link_degraded{device=\"0000:19:00.0\"} 1"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_pcie_link_degraded{device=\"0000:18:00.0\"} 0"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_pcie_power_state{device=\"0000:1c:00.0\","
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_pcie_link_degraded{device=\"0000:19:00.0\"} 1"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_pcie_link_degraded{device=\"0000:18:00.0\"} 0"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_pcie_power_state{device=\"0000:1c:00.0\","
                                   "state=\"D3cold\"} 1"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_pcie_reset_available{device=\"0000:1c:00.0\"} 0"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_pcie_reset_available{device=\"0000:1c:00.0\"} 0"));
     /* unknown facts (an older kernel) give no sample at all */
     CU_ASSERT_PTR_NULL(strstr(text, "{device=\"0000:1d:00.0\",severity"));
     CU_ASSERT_PTR_NULL(strstr(text, "link_degraded{device=\"0000:1d:00.0\"}"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_build_info{version=\"" KGDP_VERSION "\"} 1"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_build_info{version=\"" KGDP_VERSION "\"} 1"));
     CU_ASSERT_EQUAL(tprom_check_metrics(text, "/dev/stderr"), 0);
     free(text);
     plugin_metrics_free(m);
@@ -129,13 +102,13 @@ test_empty_and_escaping(void)
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     text = render(m); /* before the first scan */
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_kubelet_restarts_total 0"));
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_rescan_duration_seconds_count 0"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_kubelet_restarts_total 0"));
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_rescan_duration_seconds_count 0"));
     CU_ASSERT_EQUAL(tprom_check_metrics(text, "/dev/stderr"), 0);
     free(text);
     plugin_metrics_inc(m, PLUGIN_CTR_REGISTRATIONS, "a\"b\\c\nd", "ok");
     text = render(m);
-    CU_ASSERT_TRUE(has_line(text, "kata_gpu_registrations_total{resource=\"a\\\"b\\\\c\\nd\","
+    CU_ASSERT_TRUE(ttext_has_line(text, "kata_gpu_registrations_total{resource=\"a\\\"b\\\\c\\nd\","
                                   "result=\"ok\"} 1"));
     CU_ASSERT_EQUAL(tprom_check_metrics(text, "/dev/stderr"), 0);
     free(text);
@@ -176,7 +149,7 @@ test_threads(void)
     text = render(m);
     snprintf(line, sizeof(line), "kata_gpu_allocations_total{resource=\"nvidia.com/pgpu\"} %d",
              THREADS * PER_THREAD / 2);
-    CU_ASSERT_TRUE(has_line(text, line));
+    CU_ASSERT_TRUE(ttext_has_line(text, line));
     free(text);
     plugin_metrics_free(m);
 }
