@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -165,7 +166,62 @@ test_odd_attributes(void)
     tmp_close(&t);
 }
 
+/* The first line of dir/attr into buf ("" when unreadable). */
+static void
+first_line(int dir, const char *attr, char *buf, size_t len)
+{
+    int fd = openat(dir, attr, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+
+    buf[n > 0 ? n : 0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    if (fd >= 0)
+        close(fd);
+}
+
+/* This machine's kernel: every PCI function of the real /sys (given as
+ * the root, as the daemon would be) reads as the kernel words it. */
+static void
+test_real_sys(void)
+{
+    DIR *d = opendir("/sys/bus/pci/devices");
+    struct dirent *e;
+    size_t n = 0;
+
+    if (!d) {
+        fprintf(stderr, "[no /sys/bus/pci here] ");
+        return;
+    }
+    while ((e = readdir(d))) {
+        int fd = e->d_name[0] == '.' ? -1 : openat(dirfd(d), e->d_name, O_PATH | O_DIRECTORY);
+        char power[32], width[16], reset[128];
+        struct topo_pcie p;
+
+        if (fd < 0)
+            continue;
+        topo_pcie_read(fd, &p);
+        first_line(fd, "power_state", power, sizeof(power));
+        first_line(fd, "current_link_width", width, sizeof(width));
+        first_line(fd, "reset_method", reset, sizeof(reset));
+        CU_ASSERT_STRING_EQUAL(topo_power_name(p.power),
+                               power[0] && strcmp(power, "error") ? power : "unknown");
+        if (reset[0])
+            CU_ASSERT_STRING_EQUAL(p.reset_method, reset);
+        else if (power[0]) /* a kernel with power_state hides reset_method only when none */
+            CU_ASSERT_EQUAL(p.reset, TOPO_RESET_NONE);
+        CU_ASSERT_EQUAL(p.link_width, width[0] ? (int)strtol(width, NULL, 10) : 0);
+        if (p.power != TOPO_POWER_D3COLD) /* a live function answers */
+            CU_ASSERT_NOT_EQUAL(p.config, TOPO_CONFIG_ALL_ONES);
+        close(fd);
+        n++;
+    }
+    closedir(d);
+    fprintf(stderr, "[%zu functions of the real /sys] ", n);
+}
+
 TEST_SUITE(host_pcie_state, NULL, NULL,
+           {"this machine's /sys: power state, link width, reset methods, config answers",
+            test_real_sys},
            {"fixture pcie-faults: AER, power, reset, link, config all-ones, old kernel",
             test_fixture_facts},
            {"link speeds: kernel spellings parse, anything else is unknown", test_link_speeds},
