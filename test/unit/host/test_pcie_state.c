@@ -205,10 +205,11 @@ test_real_sys(void)
         first_line(fd, "reset_method", reset, sizeof(reset));
         CU_ASSERT_STRING_EQUAL(topo_power_name(p.power),
                                power[0] && strcmp(power, "error") ? power : "unknown");
-        if (reset[0])
+        if (reset[0]) {
             CU_ASSERT_STRING_EQUAL(p.reset_method, reset);
-        else if (power[0]) /* a kernel with power_state hides reset_method only when none */
+        } else if (power[0]) { /* with power_state shown, reset_method is hidden only if none */
             CU_ASSERT_EQUAL(p.reset, TOPO_RESET_NONE);
+        }
         CU_ASSERT_EQUAL(p.link_width, width[0] ? (int)strtol(width, NULL, 10) : 0);
         if (p.power != TOPO_POWER_D3COLD) /* a live function answers */
             CU_ASSERT_NOT_EQUAL(p.config, TOPO_CONFIG_ALL_ONES);
