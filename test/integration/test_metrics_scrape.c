@@ -150,6 +150,38 @@ check_endpoint(int port)
     free(body);
 }
 
+/* A kubelet restart and a SIGHUP rescan show in the counters. */
+static void
+check_restart_counted(struct hl *t, int port)
+{
+    long deadline = tproc_now_ms() + 10000 * tproc_factor();
+    char *body = NULL, regs[160];
+    int status = 0;
+    bool seen = false;
+
+    CU_ASSERT_EQUAL_FATAL(ksim_restart(t->sim), 0);
+    CU_ASSERT_EQUAL(ksim_wait_registered(t->sim, HL_PGPU, 10000 * tproc_factor()), 0);
+    CU_ASSERT_EQUAL(hl_sighup(t), 0);
+    while (!seen && tproc_now_ms() < deadline) {
+        /* every registration the kubelet accepted, counted by both sides */
+        snprintf(regs, sizeof(regs),
+                 "kata_gpu_registrations_total{resource=\"nvidia.com/pgpu\",result=\"ok\"} %u",
+                 ksim_registrations(t->sim, HL_PGPU));
+        free(body);
+        body = NULL;
+        seen = thttp_get(port, "/metrics", 5000, &status, &body) == 0 &&
+               ttext_has_line(body, "kata_gpu_kubelet_restarts_total 1") &&
+               ttext_has_line(body, regs) && ksim_registrations(t->sim, HL_PGPU) >= 2 &&
+               ttext_has_line(body, "kata_gpu_rescans_total{result=\"ok\"} 2");
+        if (!seen)
+            usleep(100 * 1000);
+    }
+    if (!seen)
+        fprintf(stderr, "\n%s\n", body ? body : "(no answer)");
+    CU_ASSERT_TRUE(seen);
+    free(body);
+}
+
 static void
 test_scrape_and_labels(void)
 {
@@ -168,6 +200,7 @@ test_scrape_and_labels(void)
     allocate_one(&t, GOOD_GPU, GRPC_STATUS_OK);
     allocate_one(&t, DEAD_GPU, GRPC_STATUS_FAILED_PRECONDITION);
     check_endpoint(port);
+    check_restart_counted(&t, port);
     text = ttext_read_file(file);
     CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "/gpu.count=6\n"));
     CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "/nvswitch.count=2\n"));
