@@ -19,12 +19,17 @@ struct plugin_counter_entry {
     uint64_t value;
 };
 
-struct plugin_metrics {
-    pthread_mutex_t lock; /* guards everything below */
+/* The counters, copied whole by a scrape. */
+struct plugin_metrics_counts {
     size_t n_entries;
     struct plugin_counter_entry entries[PLUGIN_METRICS_MAX_ENTRIES];
     uint64_t rescan_le[PLUGIN_RESCAN_BUCKETS]; /* cumulative: observations <= bound */
     uint64_t rescan_count;
     double rescan_sum;
+};
+
+struct plugin_metrics {
+    pthread_mutex_t lock; /* guards everything below */
+    struct plugin_metrics_counts c;
     struct inventory *inv; /* own reference; NULL before the first scan */
 };

@@ -46,16 +46,16 @@ entry(struct plugin_metrics *m, enum plugin_counter c, const char *resource, con
 {
     struct plugin_counter_entry *e;
 
-    for (size_t i = 0; i < m->n_entries; i++) {
-        e = &m->entries[i];
+    for (size_t i = 0; i < m->c.n_entries; i++) {
+        e = &m->c.entries[i];
         if (e->counter == c && same(e->resource, resource) && same(e->reason, reason))
             return e;
     }
-    if (m->n_entries == PLUGIN_METRICS_MAX_ENTRIES ||
+    if (m->c.n_entries == PLUGIN_METRICS_MAX_ENTRIES ||
         strlen(resource ? resource : "") >= sizeof(e->resource) ||
         strlen(reason ? reason : "") >= sizeof(e->reason))
         return NULL;
-    e = &m->entries[m->n_entries++];
+    e = &m->c.entries[m->c.n_entries++];
     *e = (struct plugin_counter_entry){.counter = c};
     strcpy(e->resource, resource ? resource : ""); /* lengths checked above */
     strcpy(e->reason, reason ? reason : "");
@@ -106,9 +106,9 @@ plugin_metrics_rescan(struct plugin_metrics *m, double seconds, bool ok)
     pthread_mutex_lock(&m->lock);
     for (size_t i = 0; i < PLUGIN_RESCAN_BUCKETS; i++)
         if (seconds <= plugin_rescan_buckets[i])
-            m->rescan_le[i]++;
-    m->rescan_count++;
-    m->rescan_sum += seconds;
+            m->c.rescan_le[i]++;
+    m->c.rescan_count++;
+    m->c.rescan_sum += seconds;
     pthread_mutex_unlock(&m->lock);
 }
 

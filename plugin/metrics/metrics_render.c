@@ -78,7 +78,7 @@ header(FILE *f, const char *name, const char *type, const char *help)
 }
 
 static void
-counters(FILE *f, const struct plugin_metrics *snap)
+counters(FILE *f, const struct plugin_metrics_counts *snap)
 {
     for (int c = 0; c < PLUGIN_CTR_COUNT; c++) {
         bool any = false;
@@ -100,7 +100,7 @@ counters(FILE *f, const struct plugin_metrics *snap)
 }
 
 static void
-histogram(FILE *f, const struct plugin_metrics *snap)
+histogram(FILE *f, const struct plugin_metrics_counts *snap)
 {
     const char *name = NS "rescan_duration_seconds";
 
@@ -233,7 +233,7 @@ devices(FILE *f, const struct inventory *inv)
 int
 plugin_metrics_render(struct plugin_metrics *m, char **ret, size_t *ret_len)
 {
-    _cleanup_free_ struct plugin_metrics *snap = malloc(sizeof(*snap));
+    _cleanup_free_ struct plugin_metrics_counts *snap = malloc(sizeof(*snap));
     struct inventory *inv;
     char *buf = NULL;
     size_t len = 0;
@@ -242,7 +242,7 @@ plugin_metrics_render(struct plugin_metrics *m, char **ret, size_t *ret_len)
     if (!snap)
         return -ENOMEM;
     pthread_mutex_lock(&m->lock);
-    memcpy(snap, m, sizeof(*snap));
+    *snap = m->c;
     inv = inventory_ref(m->inv);
     pthread_mutex_unlock(&m->lock);
     f = open_memstream(&buf, &len);
