@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config make git \
 libgrpc-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler \
-libpci-dev pci.ids libnuma-dev libjson-c-dev libcunit1-dev libmicrohttpd-dev prometheus \
+libpci-dev pci.ids libnuma-dev libjson-c-dev libcunit1-dev \
 python3 valgrind golang-go golang-google-grpc-dev \
 golang-github-container-orchestrated-devices-container-device-interface-dev \
 cppcheck clang-tidy clang-14 libclang-rt-14-dev \
