@@ -54,10 +54,27 @@ want_string(const char *path, const char *key, struct json_object *v, char **dst
     return 0;
 }
 
-static bool
-s_is_string(struct json_object *v)
+static int
+want_seconds(const char *path, const char *key, struct json_object *v, unsigned *dst,
+             struct topo_error *err)
 {
-    return json_object_is_type(v, json_type_string);
+    int64_t n = json_object_get_int64(v);
+
+    if (!json_object_is_type(v, json_type_int) || n < 0 || n > 86400)
+        return topo_error_set(err, -EINVAL, "config %s: \"%s\" must be seconds (0-86400)", path,
+                              key);
+    *dst = (unsigned)n;
+    return 0;
+}
+
+static int
+want_address(const char *path, const char *key, struct json_object *v, char **dst,
+             struct topo_error *err)
+{
+    if (!json_object_is_type(v, json_type_string) ||
+        plugin_parse_address(json_object_get_string(v), err) < 0)
+        return topo_error_set(err, -EINVAL, "config %s: \"%s\" must be \"HOST:PORT\"", path, key);
+    return want_string(path, key, v, dst, err);
 }
 
 static int
@@ -73,35 +90,20 @@ apply_key(const char *path, const char *key, struct json_object *v, struct plugi
         {"gpuAlias", &o->gpu_alias},    {"nvswitchAlias", &o->nvswitch_alias},
         {"nfdFeaturesDir", &o->nfd_dir},
     };
+    struct {
+        const char *key;
+        unsigned *dst;
+    } seconds[] = {{"rescanInterval", &o->rescan_interval}, {"aerQuietPeriod", &o->aer_quiet}};
     const char *s;
 
     for (size_t i = 0; i < ARRAY_SIZE(strings); i++)
         if (strcmp(key, strings[i].key) == 0)
             return want_string(path, key, v, strings[i].dst, err);
-    if (strcmp(key, "rescanInterval") == 0) {
-        int64_t n = json_object_get_int64(v);
-
-        if (!json_object_is_type(v, json_type_int) || n < 0 || n > 86400)
-            return topo_error_set(err, -EINVAL,
-                                  "config %s: \"rescanInterval\" must be seconds (0-86400)", path);
-        o->rescan_interval = (unsigned)n;
-        return 0;
-    }
-    if (strcmp(key, "aerQuietPeriod") == 0) {
-        int64_t n = json_object_get_int64(v);
-
-        if (!json_object_is_type(v, json_type_int) || n < 0 || n > 86400)
-            return topo_error_set(err, -EINVAL,
-                                  "config %s: \"aerQuietPeriod\" must be seconds (0-86400)", path);
-        o->aer_quiet = (unsigned)n;
-        return 0;
-    }
-    if (strcmp(key, "metricsAddress") == 0) {
-        if (!s_is_string(v) || plugin_parse_address(json_object_get_string(v), err) < 0)
-            return topo_error_set(err, -EINVAL,
-                                  "config %s: \"metricsAddress\" must be \"HOST:PORT\"", path);
-        return want_string(path, key, v, &o->metrics_address, err);
-    }
+    for (size_t i = 0; i < ARRAY_SIZE(seconds); i++)
+        if (strcmp(key, seconds[i].key) == 0)
+            return want_seconds(path, key, v, seconds[i].dst, err);
+    if (strcmp(key, "metricsAddress") == 0)
+        return want_address(path, key, v, &o->metrics_address, err);
     if (strcmp(key, "cdiTakeover") == 0) {
         if (!json_object_is_type(v, json_type_boolean))
             return topo_error_set(err, -EINVAL, "config %s: \"cdiTakeover\" must be true or false",
