@@ -55,7 +55,7 @@ image=$(sed -n 's/^Loaded image.*: //p' "$tmp/load.log" | head -n1)
 # The host trees the DaemonSet mounts. runc mounts a cgroup fs at
 # /sys/fs/cgroup inside the read-only /sys, so the copy needs that directory
 # (a real /sys has it).
-mkdir -p "$tmp/kubelet" "$tmp/cdi" || fail "mkdir"
+mkdir -p "$tmp/kubelet" "$tmp/cdi" "$tmp/nfd" || fail "mkdir"
 cp -a "$fx" "$tmp/host" || fail "copy $fx"
 mkdir -p "$tmp/host/sys/fs/cgroup" || fail "mkdir sys/fs/cgroup"
 
@@ -67,6 +67,7 @@ SEC="--read-only --cap-drop=ALL --security-opt no-new-privileges --network none"
 SEC="$SEC --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --runtime runc"
 MOUNTS="-v $tmp/host/sys:/sys:ro -v $tmp/host/dev/vfio:/dev/vfio:ro"
 MOUNTS="$MOUNTS -v $tmp/kubelet:/var/lib/kubelet/device-plugins -v $tmp/cdi:/var/run/cdi"
+MOUNTS="$MOUNTS -v $tmp/nfd:/etc/kubernetes/node-feature-discovery/features.d"
 
 # pci.ids is in the image: a name that only pci.ids knows (mixed fixture).
 cp -a "$KGDP_FIXTURES/mixed" "$tmp/mixed" && mkdir -p "$tmp/mixed/sys/fs/cgroup" || fail "copy mixed"
@@ -106,6 +107,11 @@ done
 grep -q Unhealthy "$tmp/sim.out" && fail "a device is Unhealthy"
 grep -qE '^  device /dev/vfio/devices/vfio[0-9]+ -> /dev/vfio/devices/vfio[0-9]+ \(mrw\)' "$tmp/sim.out" ||
     fail "Allocate returned no iommufd device node"
+
+# Node labels for NFD, written through the features.d mount.
+grep -qx 'kata-gpu.feature.node.kubernetes.io/gpu.count=8' "$tmp/nfd/kata-gpu-device-plugin" ||
+    fail "no node labels in features.d: $(ls -la "$tmp/nfd"; cat "$tmp/nfd/kata-gpu-device-plugin")"
+echo "node labels written in the container: $(grep -c '^kata-gpu' "$tmp/nfd/kata-gpu-device-plugin") labels"
 
 # The liveness probe, as the kubelet runs it: exec in the container.
 $P exec "$ctr" /usr/bin/kata-gpu-device-plugin health >"$tmp/health.out" 2>&1 ||

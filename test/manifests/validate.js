@@ -98,6 +98,7 @@ const HOST_PATHS = {
     "/var/run/cdi": false,
     "/sys": true,
     "/dev/vfio": true,
+    "/etc/kubernetes/node-feature-discovery/features.d": false,
 };
 
 function policyCheck(o) {
