@@ -45,7 +45,10 @@ def parse_facts(text):
         if not w:
             continue
         if w[0] == "fn":
-            fns[w[1]] = {"role": w[2], "group": int(w[3]), "numa": int(w[4]), "driver": w[5]}
+            fns[w[1]] = {"role": w[2], "group": int(w[3]), "numa": int(w[4]), "driver": w[5],
+                         "pcie": {}}
+        elif w[0] == "pcie" and w[1] in fns:
+            fns[w[1]]["pcie"][w[2]] = None if w[3] == "-" else w[3].replace(",", " ")
         elif w[0] == "group":
             groups.setdefault(int(w[1]), {}).update(node=w[2], members=sorted(w[3:]))
         elif w[0] == "status":
@@ -66,6 +69,29 @@ def json_stream(text):
     return out
 
 
+def check_pcie(bdf, p, kernel):
+    """discover's PCIe facts of a GPU/NVSwitch are what the kernel shows."""
+    if not kernel:  # companions carry none
+        return
+    if not check(isinstance(p, dict), f"discover: {bdf} has no pcie facts"):
+        return
+    power = kernel.get("power_state")
+    check(p["powerState"] == (power if power not in (None, "unknown", "error") else None),
+          f"discover: {bdf} powerState {p['powerState']!r}, kernel {power!r}")
+    for attr, key in (("current_link_width", "linkWidth"), ("max_link_width", "maxLinkWidth")):
+        v = kernel.get(attr)
+        want = int(v) if v and v.isdigit() and int(v) > 0 else None
+        check(p[key] == want, f"discover: {bdf} {key} {p[key]!r}, kernel {v!r}")
+    reset = kernel.get("reset_method")
+    want = reset if reset else ("" if power else None)
+    check(p["resetMethod"] == want, f"discover: {bdf} resetMethod {p['resetMethod']!r}, kernel {reset!r}")
+    fatal = kernel.get("aer_fatal")
+    check(p["aerFatal"] == (int(fatal) if fatal else None),
+          f"discover: {bdf} aerFatal {p['aerFatal']!r}, kernel {fatal!r}")
+    check(p["configSpace"] == "ok" or power == "D3cold",
+          f"discover: {bdf} configSpace {p['configSpace']!r} on a live device")
+
+
 def check_discover(disc, fns, groups):
     check(disc.get("iommu") == "legacy", f"discover: iommu {disc.get('iommu')!r}, kernel has no iommufd")
     ours = {f["bdf"]: f for f in disc["functions"] if f.get("vendor") == "10de"}
@@ -84,6 +110,7 @@ def check_discover(disc, fns, groups):
         check(f["assignable"] == viable,
               f"discover: {bdf} assignable={f['assignable']}, but the kernel says group "
               f"{fact['group']} viable={viable} ({f.get('reason')})")
+        check_pcie(bdf, f.get("pcie"), fact["pcie"])
     dgroups = {g["id"]: g for g in disc["groups"]}
     for gid, fact in groups.items():
         g = dgroups.get(gid)

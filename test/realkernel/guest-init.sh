@@ -94,6 +94,8 @@ prepare_functions() {
 
 # The kernel's own view, one fact a line:
 #   fn BDF ROLE GROUP NUMA DRIVER      group ID DEVNODE MEMBER...
+#   pcie BDF ATTR VALUE                (PCIe attributes as the kernel words
+#                                       them, "-" when it shows none)
 kernel_facts() {
     : >/run/facts
     : >/run/groups
@@ -103,6 +105,14 @@ kernel_facts() {
         g=${g##*/}
         drv=$(readlink "$d/driver")
         echo "fn $bdf $role $g $(cat "$d/numa_node") ${drv##*/}" >>/run/facts
+        for a in power_state current_link_width max_link_width reset_method; do
+            v=-
+            [ -r "$d/$a" ] && v=$(cat "$d/$a" | tr ' ' ',')
+            echo "pcie $bdf $a ${v:--}" >>/run/facts
+        done
+        v=-
+        [ -r "$d/aer_dev_fatal" ] && v=$(sed -n 's/^TOTAL_ERR_FATAL //p' "$d/aer_dev_fatal")
+        echo "pcie $bdf aer_fatal ${v:--}" >>/run/facts
         grep -qx "$g" /run/groups || echo "$g" >>/run/groups
     done </run/functions
     while read -r g; do
