@@ -56,7 +56,7 @@ dev_path(char *buf, size_t size, const char *bdf, const char *attr)
 }
 
 /* Is a link target of the shape ".../<dir>/<name>" (dir given with its
- * leading '/')? Returns 0 and *ret_name, or -1 for any other shape. */
+ * leading '/')? Returns 0 and *ret_name, or -EINVAL for any other shape. */
 static int
 tail_is(const char *target, const char *dir, const char **ret_name)
 {
@@ -65,7 +65,7 @@ tail_is(const char *target, const char *dir, const char **ret_name)
 
     if (!*name || (size_t)(name - target) < dlen + 1 ||
         strncmp(name - dlen - 1, dir, dlen) != 0 || name[-1] != '/')
-        return -1;
+        return -EINVAL;
     *ret_name = name;
     return 0;
 }

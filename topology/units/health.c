@@ -148,8 +148,8 @@ alloc_health_ppcie(const struct topo_host *host, struct inventory *inv, size_t *
     return r;
 }
 
-/* Resource of the first listed device in group gid other than resource r,
- * or -1 (and its BDF in *ret_bdf). */
+/* Resource of the first listed device in group gid other than resource r
+ * (and its BDF in *ret_bdf), or -ENOENT when no other resource has one. */
 static int
 other_resource(const struct topo_host *host, const struct inventory *inv, size_t *const *fn_of,
                int gid, size_t r, const char **ret_bdf)
@@ -161,7 +161,7 @@ other_resource(const struct topo_host *host, const struct inventory *inv, size_t
                 *ret_bdf = host->functions[fn_of[o][d]].bdf;
                 return (int)o;
             }
-    return -1;
+    return -ENOENT;
 }
 
 int
