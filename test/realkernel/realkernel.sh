@@ -99,12 +99,13 @@ add_module() {
     echo "${f##*/}" >>"$kit/mods/load.order"
 }
 
-# A binary and every library ldd lists for it, at the same paths.
+# A binary and every library ldd lists for it, at the same paths. (The
+# loop runs in the pipeline's subshell: its exit status carries a failure.)
 add_binary() {
     install -D -m 0755 "$1" "$root/usr/bin/${2:-${1##*/}}" || fail "copy $1"
     ldd "$1" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print $1 }' | while read -r lib; do
-        [ -e "$root$lib" ] || install -D -m 0755 "$lib" "$root$lib" || fail "copy $lib"
-    done
+        [ -e "$root$lib" ] || install -D -m 0755 "$lib" "$root$lib" || exit 1
+    done || fail "copy the libraries of $1 (ldd $1)"
 }
 
 build_initramfs() {
