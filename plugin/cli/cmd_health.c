@@ -12,7 +12,8 @@
 #include "topology/base/cleanup.h"
 
 /* `health`: the liveness probe of the DaemonSet. Every socket the daemon
- * serves in the kubelet dir (kgdp-*.sock, one per resource) must answer
+ * serves in the kubelet dir (one per resource, named as
+ * plugin_socket_name_is_ours knows) must answer
  * GetDevicePluginOptions within HEALTH_TIMEOUT_MS. It reads no sysfs and
  * no settings beyond the two dirs, so it judges the running daemon, not
  * what this invocation's settings would serve. The resource of a socket
@@ -20,22 +21,11 @@
  * none maps to it. */
 
 #define HEALTH_TIMEOUT_MS 2000
-#define SOCKET_PREFIX "kgdp-"
-#define SOCKET_SUFFIX ".sock"
 
 static int
 cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool
-ours(const char *name)
-{
-    size_t n = strlen(name), p = strlen(SOCKET_PREFIX), s = strlen(SOCKET_SUFFIX);
-
-    return n > p + s && strncmp(name, SOCKET_PREFIX, p) == 0 &&
-           strcmp(name + n - s, SOCKET_SUFFIX) == 0;
 }
 
 static void
@@ -58,7 +48,7 @@ list_sockets(const char *dir, char ***ret, size_t *ret_n)
     if (!d)
         return -errno;
     while ((e = readdir(d))) {
-        if (!ours(e->d_name))
+        if (!plugin_socket_name_is_ours(e->d_name))
             continue;
         grown = realloc(names, (n + 1) * sizeof(*names));
         if (!grown || !(grown[n] = strdup(e->d_name))) {
@@ -120,8 +110,8 @@ cmd_health(const struct plugin_options *o)
         return 1;
     }
     if (n == 0) {
-        printf("FAILED  no %s*%s socket in %s: the daemon serves nothing here\n", SOCKET_PREFIX,
-               SOCKET_SUFFIX, o->kubelet_dir);
+        printf("FAILED  no %s*%s socket in %s: the daemon serves nothing here\n",
+               PLUGIN_SOCKET_PREFIX, PLUGIN_SOCKET_SUFFIX, o->kubelet_dir);
         return 1;
     }
     /* Without specs the sockets are still probed, only not named. */

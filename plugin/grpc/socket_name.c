@@ -35,16 +35,26 @@ plugin_socket_name(const char *resource, bool hashed, char **ret)
     for (size_t i = 0; i < n; i++)
         low[i] = (char)tolower((unsigned char)low[i]);
     if (!hashed && n <= SOCK_PLAIN_MAX) {
-        r = asprintf(ret, "kgdp-%s.sock", low);
+        r = asprintf(ret, PLUGIN_SOCKET_PREFIX "%s" PLUGIN_SOCKET_SUFFIX, low);
     } else {
         low[n < SOCK_HASHED_PREFIX ? n : SOCK_HASHED_PREFIX] = '\0';
-        r = asprintf(ret, "kgdp-%s-%08x.sock", low, fnv1a(resource));
+        r = asprintf(ret, PLUGIN_SOCKET_PREFIX "%s-%08x" PLUGIN_SOCKET_SUFFIX, low,
+                     fnv1a(resource));
     }
     if (r < 0) {
         *ret = NULL;
         return -ENOMEM;
     }
     return 0;
+}
+
+bool
+plugin_socket_name_is_ours(const char *name)
+{
+    size_t n = strlen(name), p = strlen(PLUGIN_SOCKET_PREFIX), s = strlen(PLUGIN_SOCKET_SUFFIX);
+
+    return n > p + s && strncmp(name, PLUGIN_SOCKET_PREFIX, p) == 0 &&
+           strcmp(name + n - s, PLUGIN_SOCKET_SUFFIX) == 0;
 }
 
 void

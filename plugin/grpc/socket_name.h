@@ -11,6 +11,13 @@
  * than 24 characters, or one that meets another in lower case, gets a
  * hashed name ("kgdp-<first 15>-<fnv1a>.sock") so paths stay short. */
 
+#define PLUGIN_SOCKET_PREFIX "kgdp-"
+#define PLUGIN_SOCKET_SUFFIX ".sock"
+
+/* Has name the shape of one of our socket names (the prefix, something,
+ * the suffix)? Other files in the kubelet dir belong to others. */
+bool plugin_socket_name_is_ours(const char *name);
+
 /* One name for resource (after the '/'); hashed forces the hashed form.
  * 0 and *ret (caller frees), or -ENOMEM. */
 int plugin_socket_name(const char *resource, bool hashed, char **ret);

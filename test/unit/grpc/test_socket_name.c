@@ -71,5 +71,32 @@ test_case_collision(void)
     inventory_unref(inv);
 }
 
+/* What health probes: every name we make, plain or hashed, and nothing else. */
+static void
+test_is_ours(void)
+{
+    static const char *const resources[] = {"nvidia.com/pgpu", "nvidia.com/H100_PCIE",
+                                            "nvidia.com/a-resource-name-longer-than-24"};
+    static const char *const others[] = {"kubelet.sock",
+                                         "kgdp-.sock",
+                                         "kgdp-pgpu.sock.tmp",
+                                         "nvidia-gpu.sock",
+                                         "kgdp-pgpu",
+                                         ".sock",
+                                         ""};
+
+    for (size_t i = 0; i < ARRAY_SIZE(resources); i++)
+        for (int hashed = 0; hashed < 2; hashed++) {
+            char *name = NULL;
+
+            CU_ASSERT_EQUAL_FATAL(plugin_socket_name(resources[i], hashed, &name), 0);
+            CU_ASSERT_TRUE(plugin_socket_name_is_ours(name));
+            free(name);
+        }
+    for (size_t i = 0; i < ARRAY_SIZE(others); i++)
+        CU_ASSERT_FALSE(plugin_socket_name_is_ours(others[i]));
+}
+
 TEST_SUITE(grpc_socket_name, NULL, NULL, {"socket names", test_names},
-           {"names that meet in lower case", test_case_collision})
+           {"names that meet in lower case", test_case_collision},
+           {"our socket names and others", test_is_ours})
