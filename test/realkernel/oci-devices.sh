@@ -6,7 +6,11 @@
 # HOST:CONTAINER:PERMS, what the kubelet hands the runtime through the CRI).
 # Inside the container every container path must be a character device
 # with the host node's numbers, /dev/vfio must hold nothing else, and the
-# devices cgroup (v1) must allow exactly those nodes with those permissions.
+# devices cgroup must let those nodes through and no other: opening one
+# reaches the kernel's "no driver" (ENXIO, major 240 has none), opening
+# another node of the host's tree bind-mounted in is refused (EPERM). This
+# holds with cgroup v1 and v2 (runc's eBPF filter); on v1 the cgroup's
+# devices.list must also allow exactly those nodes with those permissions.
 #
 # Env: KGDP_BIN, KGDP_SIM, KGDP_FIXTURES, KGDP_SRCDIR (set by make);
 # KGDP_OCI_FIXTURE (default hgx-h200-legacy). Exit: 0 pass, 77 skipped
@@ -71,13 +75,20 @@ awk '/^allocate / { n++ } /^  device / && n { print n, $2, $4, $5 }' "$tmp/sim.l
 checked=0
 for n in $(cut -d' ' -f1 "$tmp/specs" | sort -u); do
     set --
-    script="ls /dev/vfio; cat /sys/fs/cgroup/devices/devices.list"
+    script="ls /dev/vfio; cat /sys/fs/cgroup/devices/devices.list 2>/dev/null || echo 'no devices.list'"
+    : >"$tmp/hosts.$n"
     while read -r k host ctr perms; do
         [ "$k" = "$n" ] || continue
         case $host in "$tmp/dev/"*) ;; *) fail "host path $host is outside the dev root" ;; esac
         set -- "$@" --device "$host:$ctr:$perms"
-        script="stat -c '%n %F %t:%T' $ctr; $script"
+        echo "$host" >>"$tmp/hosts.$n"
+        script="stat -c '%n %F %t:%T' $ctr; echo \"open $ctr: \$(cat $ctr 2>&1 >/dev/null)\"; $script"
     done <"$tmp/specs"
+    # A node of the host's tree that this answer does not grant.
+    other=$(cut -d' ' -f1 "$tmp/dev.nodes" | grep -vxF -f "$tmp/hosts.$n" | head -n 1)
+    [ -n "$other" ] || fail "no node outside Allocate #$n to check the cgroup with"
+    set -- "$@" -v "$other:/kgdp-other:ro,dev"
+    script="echo \"open /kgdp-other: \$(cat /kgdp-other 2>&1 >/dev/null)\"; $script"
     $RUN "$@" kgdp-e2e:busybox sh -c "$script" >"$tmp/out.$n" 2>&1 ||
         fail "podman run $*: $(cat "$tmp/out.$n")"
     /usr/bin/python3 - "$tmp/specs" "$n" "$tmp/dev.nodes" "$tmp/out.$n" <<'EOF' || exit 1
@@ -88,16 +99,22 @@ out = open(out_file).read().splitlines()
 want = [l.split()[1:] for l in open(specs) if l.split()[0] == n]
 bad = []
 stat = {l.split()[0]: l for l in out if " character special file " in l or " regular " in l}
+opened = dict(l[len("open "):].split(": ", 1) for l in out if l.startswith("open "))
+v1 = "no devices.list" not in out
 allowed = {l.split()[1]: l.split()[2] for l in out if l.startswith("c 240:")}
-listed = {l for l in out if l and not l.startswith(("/", "b ", "c "))}
+listed = {l for l in out if l and not l.startswith(("/", "b ", "c ", "a ", "open ", "no devices.list"))}
 for host, ctr, perms in want:
     major, minor = nodes[host].split(":")
     line = stat.get(ctr, "")
     if not line.endswith(f"character special file {int(major):x}:{int(minor):x}"):
         bad.append(f"{ctr}: {line or 'missing'}, want char {major}:{minor} ({host})")
+    if "No such device or address" not in opened.get(ctr, ""):
+        bad.append(f"open {ctr}: {opened.get(ctr)!r}, want ENXIO (the cgroup lets it through)")
     got = allowed.pop(f"{major}:{minor}", None)
-    if got is None or sorted(got) != sorted(perms):
+    if v1 and (got is None or sorted(got) != sorted(perms)):
         bad.append(f"devices cgroup: {major}:{minor} allowed {got!r}, want {perms!r}")
+if "Operation not permitted" not in opened.get("/kgdp-other", ""):
+    bad.append(f"open of a node not in the specs: {opened.get('/kgdp-other')!r}, want EPERM")
 if allowed:
     bad.append(f"devices cgroup allows nodes not in the specs: {allowed}")
 names = sorted(c.rsplit("/", 1)[1] for _, c, _ in want if c.startswith("/dev/vfio/"))
@@ -108,5 +125,7 @@ for b in bad:
 sys.exit(1 if bad else 0)
 EOF
     checked=$((checked + $(grep -c "^$n " "$tmp/specs")))
+    cgroup="v2, by opening them and another node"
+    grep -q '^c 240:' "$tmp/out.$n" && cgroup="v1: devices.list and opening them and another node"
 done
-echo "PASS: $test_name: podman 4.3 + runc ran $(wc -l <"$tmp/requests") containers with exactly the DeviceSpecs Allocate returned ($checked nodes, $fixture: $(tr '\n' ' ' <"$tmp/requests")): char nodes with the host's numbers, nothing else in /dev/vfio, devices cgroup (v1) allows exactly them; $(($(date +%s) - start)) s"
+echo "PASS: $test_name: podman 4.3 + runc ran $(wc -l <"$tmp/requests") containers with exactly the DeviceSpecs Allocate returned ($checked nodes, $fixture: $(tr '\n' ' ' <"$tmp/requests")): char nodes with the host's numbers, nothing else in /dev/vfio, the devices cgroup ($cgroup) lets exactly them through; $(($(date +%s) - start)) s"
