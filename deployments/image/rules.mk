@@ -7,8 +7,8 @@
 # libmicrohttpd and libstdc++; libpci (no .a in Debian), GnuTLS (which
 # Debian's libmicrohttpd is built against; its static build would drag in
 # nettle, gmp, p11-kit and more) and libc stay shared. Measured on the
-# HGX H100 fixture (README, "Image"): a smaller image and a smaller RSS than
-# either dynamic build. LINK=dynamic links everything shared (as the test
+# HGX H100 fixture (README, "Image and footprint"): a smaller image and a
+# smaller RSS than either dynamic build. LINK=dynamic links everything shared (as the test
 # binaries are).
 #   make image        build/image/rootfs, the image $(IMAGE) in podman's
 #                     storage, and build/image/kata-gpu-device-plugin.tar
