@@ -59,15 +59,15 @@ void cdi_spec_clear(struct cdi_spec *spec);
  * 0 and a malloc'ed name in *ret, -EINVAL for a kind without "vendor/class". */
 int cdi_spec_file_name(const char *kind, char **ret, struct topo_error *err);
 
-/* --- validation (cdi/names.c) --- */
+/* --- names and validation (cdi/names.c) --- */
 
-/* Name rules of the CDI library (and its parser's limits): 0 or -EINVAL with
- * the reason in err. */
 /* The fully qualified CDI device name "<kind>=<name>"
  * ("nvidia.com/pgpu=0000:18:00.0"), which consumers resolve through the
  * specs. 0 and *ret (owned by the caller), or -ENOMEM. */
 int cdi_qualified_name(const char *kind, const char *name, char **ret);
 
+/* Name rules of the CDI library (and its parser's limits): 0 or -EINVAL with
+ * the reason in err. */
 int cdi_validate_vendor(const char *vendor, struct topo_error *err);
 int cdi_validate_class(const char *class_name, struct topo_error *err);
 int cdi_validate_kind(const char *kind, struct topo_error *err);
