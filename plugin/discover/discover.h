@@ -27,7 +27,7 @@ int discover_json(const struct topo_host *host, FILE *out);
  * their IOMMU groups as clusters. 0 or -EIO/-ENOMEM. */
 int discover_dot(const struct topo_host *host, FILE *out);
 
-/* Helpers shared by the renderers (plugin/discover_common.c). */
+/* Helpers shared by the renderers (plugin/discover/discover_common.c). */
 
 /* GPU, NVSwitch or companion function. */
 bool discover_is_nvidia(const struct topo_function *f);

@@ -2,7 +2,7 @@
 
 #include <grpc/status.h>
 
-/* gRPC status for an inventory error (contract in topology/inventory.h):
+/* gRPC status for an inventory error (contract in topology/units/inventory.h):
  * -EINVAL -> INVALID_ARGUMENT, -EPERM/-ENODEV -> FAILED_PRECONDITION,
  * 0 -> OK, anything else -> INTERNAL. */
 grpc_status_code plugin_status_from_errno(int err);

@@ -2,7 +2,7 @@
 
 #include <CUnit/CUnit.h>
 
-/* Suites register themselves from a constructor; test/unit/runner.c adds
+/* Suites register themselves from a constructor; test/support/runner.c adds
  * them to the CUnit registry in main(). */
 void test_suite_add(const char *name, CU_InitializeFunc init, CU_CleanupFunc cleanup,
                     CU_TestInfo *tests);

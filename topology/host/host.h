@@ -7,7 +7,7 @@
 #include "topology/base/error.h"
 
 /* The host model: what a scan of <sysfs-root> and <dev-root> found.
- * Built by topo_scan() (topology/scan.c), immutable afterwards, freed with
+ * Built by topo_scan() (topology/host/scan.c), immutable afterwards, freed with
  * topo_host_free(). Indices into functions[] are stable for its lifetime. */
 
 #define TOPO_BDF_LEN 13 /* "dddd:bb:dd.f" */

@@ -136,7 +136,7 @@ void inventory_node_clear(struct inv_node *n);
  * content and refusals (resources, ids, health and its reason, NUMA, nodes). */
 bool inventory_equal(const struct inventory *a, const struct inventory *b);
 
-/* What a host model becomes a snapshot under (topology/build.c). */
+/* What a host model becomes a snapshot under (topology/units/build.c). */
 struct inv_policy {
     enum inv_mode mode;
     const char *domain;         /* resource domain: "nvidia.com" */
