@@ -106,6 +106,11 @@ struct cdi_conflict {
     char *kind; /* the kind of ours it defines */
 };
 
+struct cdi_failure {
+    char *kind;  /* a kind of ours whose spec is not on disk and current */
+    char *error; /* why: the failed step and its errno text */
+};
+
 struct cdi_report {
     size_t n_written;
     char **written;   /* our files created or rewritten (file names) */
@@ -116,6 +121,9 @@ struct cdi_report {
     struct cdi_conflict *conflicts; /* foreign specs defining one of our kinds */
     size_t n_skipped;
     char **skipped;   /* kinds not written because of a conflict (no takeover) */
+    size_t n_failed;
+    struct cdi_failure *failed; /* kinds whose spec could not be written (dir full,
+                                 * read-only, ...); the others are in place */
 };
 
 /* Make dir hold exactly our specs for inv (dir is created when missing):
@@ -125,8 +133,11 @@ struct cdi_report {
  * they are removed and ours written, without it ours for that kind are not
  * written (and an earlier one is removed), since two specs defining the same
  * device break every CDI lookup on the node. Nothing is written unless every
- * spec is valid. 0 and *ret filled (clear with cdi_report_clear; conflicts
- * are not an error), or -errno. */
+ * spec is valid. A spec that cannot be written does not stop the others: its
+ * kind is reported in ret->failed. 0 and *ret filled (clear with
+ * cdi_report_clear; conflicts and failed kinds are not an error), or -errno
+ * when the directory itself cannot be used (then no spec is known to be in
+ * place). */
 int cdi_sync(const char *dir, const struct inventory *inv, bool takeover, struct cdi_report *ret,
              struct topo_error *err);
 

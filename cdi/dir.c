@@ -64,6 +64,11 @@ cdi_report_clear(struct cdi_report *r)
         free(r->conflicts[i].kind);
     }
     free(r->conflicts);
+    for (size_t i = 0; i < r->n_failed; i++) {
+        free(r->failed[i].kind);
+        free(r->failed[i].error);
+    }
+    free(r->failed);
     memset(r, 0, sizeof(*r));
 }
 
@@ -168,6 +173,26 @@ add_conflict(struct cdi_report *rep, const char *dir, const char *name, const ch
 }
 
 static int
+add_failure(struct cdi_report *rep, const char *kind, const char *error)
+{
+    struct cdi_failure *f = realloc(rep->failed, (rep->n_failed + 1) * sizeof(*f));
+
+    if (!f)
+        return -ENOMEM;
+    rep->failed = f;
+    f = &f[rep->n_failed];
+    f->kind = strdup(kind);
+    f->error = strdup(error);
+    if (!f->kind || !f->error) {
+        free(f->kind);
+        free(f->error);
+        return -ENOMEM;
+    }
+    rep->n_failed++;
+    return 0;
+}
+
+static int
 name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -244,29 +269,42 @@ scan_dir(int dirfd, const char *dir, char **names, size_t n, struct plan *p, boo
     return 0;
 }
 
+/* One spec: yield to a conflicting foreign one, else write ours. */
+static int
+apply_one(int dirfd, struct wanted *w, struct cdi_report *rep, struct topo_error *err)
+{
+    bool changed = false;
+    int r;
+
+    if (w->conflict) {
+        /* Two specs defining one device break every lookup: yield. */
+        r = remove_file(dirfd, w->file, rep, err);
+        if (r >= 0 && strv_push(&rep->skipped, &rep->n_skipped, w->kind) < 0)
+            r = topo_error_set(err, -ENOMEM, "out of memory");
+        return r;
+    }
+    r = topo_atomic_write_at(dirfd, w->file, w->text, w->len, &changed, err);
+    if (r < 0)
+        return r;
+    if (!changed)
+        rep->n_unchanged++;
+    else if (strv_push(&rep->written, &rep->n_written, w->file) < 0)
+        return topo_error_set(err, -ENOMEM, "out of memory");
+    return 0;
+}
+
+/* A spec that cannot be written (full, read-only, ...) is reported and the
+ * others still go ahead. */
 static int
 apply_plan(int dirfd, struct plan *p, struct cdi_report *rep, struct topo_error *err)
 {
     for (size_t i = 0; i < p->n; i++) {
-        struct wanted *w = &p->w[i];
-        bool changed = false;
-        int r;
+        struct topo_error one = TOPO_ERROR_INIT;
+        int r = apply_one(dirfd, &p->w[i], rep, &one);
 
-        if (w->conflict) {
-            /* Two specs defining one device break every lookup: yield. */
-            r = remove_file(dirfd, w->file, rep, err);
-            if (r >= 0 && strv_push(&rep->skipped, &rep->n_skipped, w->kind) < 0)
-                r = topo_error_set(err, -ENOMEM, "out of memory");
-            if (r < 0)
-                return r;
-            continue;
-        }
-        r = topo_atomic_write_at(dirfd, w->file, w->text, w->len, &changed, err);
-        if (r < 0)
-            return r;
-        if (!changed)
-            rep->n_unchanged++;
-        else if (strv_push(&rep->written, &rep->n_written, w->file) < 0)
+        if (r == -ENOMEM)
+            return topo_error_set(err, r, "out of memory");
+        if (r < 0 && add_failure(rep, p->w[i].kind, one.msg) < 0)
             return topo_error_set(err, -ENOMEM, "out of memory");
     }
     return 0;

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <time.h>
 
 #include "plugin/cli/commands.h"
@@ -27,42 +28,49 @@ seconds_since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* The daemon's loader: scan, build the snapshot, and bring the CDI specs in
- * line with it before anyone is told about its devices. A CDI failure is
- * logged and does not stop serving: Allocate's device specs still work
- * for runtimes that do not use CDI, and the next rescan tries again. Node
- * labels and metrics follow each snapshot. */
+/* The daemon's loader: scan and build the snapshot. */
 static int
-scan_and_sync(const struct plugin_options *o, void *ctx, struct inventory **ret,
-              struct topo_error *err)
+scan(const struct plugin_options *o, void *ctx, struct inventory **ret, struct topo_error *err)
 {
-    static const char *const cdi_result[] = {"ok", "conflict"};
     struct serve_loader *l = ctx;
     struct inventory *inv = NULL;
     struct timespec t0;
     int r;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if ((r = plugin_inventory_scan(o, l->last, &inv, err)) < 0) {
-        plugin_metrics_rescan(l->metrics, seconds_since(&t0), false);
+    r = plugin_inventory_scan(o, l->last, &inv, err);
+    plugin_metrics_rescan(l->metrics, seconds_since(&t0), r == 0);
+    if (r < 0)
         return r;
-    }
-    r = plugin_cdi_sync(o->cdi_dir, inv, o->cdi_takeover);
-    plugin_metrics_inc(l->metrics, PLUGIN_CTR_CDI_SYNCS, NULL,
-                       r < 0 ? "failed" : cdi_result[r != 0]);
-    plugin_metrics_rescan(l->metrics, seconds_since(&t0), true);
-    plugin_nfd_sync(&l->nfd, inv, time(NULL));
-    plugin_metrics_set_inventory(l->metrics, inv);
     inventory_unref(l->last);
     l->last = inventory_ref(inv);
     *ret = inv;
     return 0;
 }
 
+/* Bring the CDI specs in line with the snapshot before anyone is told
+ * about its devices. Healthy means a consumer can resolve the device: a
+ * resource whose spec is not on disk and current has its devices listed
+ * Unhealthy, and the daemon tries again with backoff. Node labels and
+ * metrics follow the snapshot as served. */
+static int
+sync_outputs(const struct plugin_options *o, void *ctx, struct inventory *inv)
+{
+    struct serve_loader *l = ctx;
+    int r = plugin_cdi_sync(o->cdi_dir, inv, o->cdi_takeover);
+
+    plugin_metrics_inc(l->metrics, PLUGIN_CTR_CDI_SYNCS, NULL,
+                       r == 0 ? "ok" : r == -EEXIST ? "conflict" : "failed");
+    plugin_nfd_sync(&l->nfd, inv, time(NULL));
+    plugin_metrics_set_inventory(l->metrics, inv);
+    return r;
+}
+
 int
 cmd_serve(const struct plugin_options *o)
 {
     struct serve_loader l = {0};
+    struct plugin_source src = {.load = scan, .sync = sync_outputs, .ctx = &l};
     int status;
 
     if (plugin_nfd_init(&l.nfd, o->nfd_dir,
@@ -72,7 +80,7 @@ cmd_serve(const struct plugin_options *o)
         plugin_nfd_close(&l.nfd);
         return 1;
     }
-    status = plugin_serve_run(o, scan_and_sync, &l, l.metrics);
+    status = plugin_serve_run(o, &src, l.metrics);
     plugin_nfd_close(&l.nfd);
     plugin_metrics_free(l.metrics);
     inventory_unref(l.last);

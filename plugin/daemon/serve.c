@@ -10,6 +10,7 @@
 #include "plugin/events/rescan.h"
 #include "plugin/events/signals.h"
 #include "plugin/events/uevent.h"
+#include "plugin/grpc/grpc_log.h"
 #include "plugin/grpc/runtime.h"
 #include "plugin/grpc/socket_name.h"
 #include "plugin/grpc/socket_path.h"
@@ -71,14 +72,14 @@ start_uevents(struct plugin_rescan *rescan)
 }
 
 static int
-start_sources(struct daemon *d, const struct plugin_options *o, plugin_inventory_loader load,
-              void *ctx, struct inventory *inv, int sig_fd, int watch_fd)
+start_sources(struct daemon *d, const struct plugin_options *o, const struct plugin_source *src,
+              struct inventory *inv, bool retry, int sig_fd, int watch_fd)
 {
     struct plugin_sink sink = plugin_loop_sink(d->loop);
     int r;
 
     if ((r = plugin_monitor_start(&sink, sig_fd, watch_fd, &d->mon)) < 0 ||
-        (r = plugin_rescan_start(&sink, o, load, ctx, inv,
+        (r = plugin_rescan_start(&sink, o, src, inv, retry,
                                  plugin_nfd_scan_interval(o->nfd_dir, o->rescan_interval),
                                  &d->rescan)) < 0) {
         log_error("serve_failed", "error=%s", strerror(-r));
@@ -120,20 +121,22 @@ start_metrics(const struct plugin_options *o, struct plugin_metrics *metrics)
 }
 
 static int
-serve(const struct plugin_options *o, plugin_inventory_loader load, void *ctx,
-      struct plugin_metrics *metrics, struct inventory *inv, const char *kubelet_sock, int sig_fd,
-      int watch_fd)
+serve(const struct plugin_options *o, const struct plugin_source *src,
+      struct plugin_metrics *metrics, struct inventory *inv, bool retry, const char *kubelet_sock,
+      int sig_fd, int watch_fd)
 {
     struct daemon d = {0};
     struct plugin_metrics_http *http;
     int r;
 
+    /* Before grpc_init, so that its first line goes our way too. */
+    plugin_grpc_log_init();
     if ((r = plugin_runtime_start(o, inv, kubelet_sock, &d.loop)) < 0)
         return r;
     plugin_runtime_set_metrics(d.loop, metrics);
     http = start_metrics(o, metrics);
     log_info("start", "kubelet_dir=%s resources=%zu", o->kubelet_dir, inv->n_resources);
-    r = start_sources(&d, o, load, ctx, inv, sig_fd, watch_fd);
+    r = start_sources(&d, o, src, inv, retry, sig_fd, watch_fd);
     if (r == 0)
         plugin_runtime_run(d.loop);
     stop_all(&d);
@@ -141,37 +144,62 @@ serve(const struct plugin_options *o, plugin_inventory_loader load, void *ctx,
     return r;
 }
 
-int
-plugin_serve_run(const struct plugin_options *o, plugin_inventory_loader load, void *ctx,
-                 struct plugin_metrics *metrics)
+static void
+log_start_error(const struct topo_error *err)
+{
+    if (err->code)
+        log_error("serve_failed", "error=%s", log_quote(err->msg, (char[600]){0}, 600));
+}
+
+/* Everything that can make the start fail, before anything is written:
+ * the kubelet dir, the snapshot, the socket paths, the dir watch, the
+ * signals. 0 or -errno (logged); *ret_inv is the caller's either way. */
+static int
+start_checks(const struct plugin_options *o, const struct plugin_source *src,
+             struct inventory **ret_inv, char **ret_kubelet_sock, int *ret_watch_fd,
+             int *ret_sig_fd, sigset_t *old)
 {
     struct topo_error err = TOPO_ERROR_INIT;
+    int r;
+
+    if ((r = plugin_kubelet_dir_check(o->kubelet_dir, &err)) < 0 ||
+        (r = src->load(o, src->ctx, ret_inv, &err)) < 0) {
+        log_start_error(&err);
+        return r;
+    }
+    if ((r = check_paths(o, *ret_inv, ret_kubelet_sock)) < 0)
+        return r;
+    if ((r = plugin_kubelet_watch_open(o->kubelet_dir, ret_watch_fd, &err)) < 0) {
+        log_start_error(&err);
+        return r;
+    }
+    /* Before grpc_init: the threads libgrpc starts inherit the mask, so the
+     * signals reach only our signalfd. */
+    if ((r = plugin_signals_block(old)) < 0 || (r = plugin_signals_open(ret_sig_fd)) < 0) {
+        log_error("serve_failed", "error=\"signals: %s\"", strerror(-r));
+        return r;
+    }
+    return 0;
+}
+
+int
+plugin_serve_run(const struct plugin_options *o, const struct plugin_source *src,
+                 struct plugin_metrics *metrics)
+{
     _cleanup_close_ int sig_fd = -1;
     _cleanup_close_ int watch_fd = -1;
     _cleanup_free_ char *kubelet_sock = NULL;
     struct inventory *inv = NULL;
     sigset_t old;
+    bool retry;
     int r;
 
-    if ((r = load(o, ctx, &inv, &err)) < 0) {
-        log_error("serve_failed", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
-        return 1;
-    }
-    if (check_paths(o, inv, &kubelet_sock) < 0 ||
-        plugin_kubelet_watch_open(o->kubelet_dir, &watch_fd, &err) < 0) {
-        if (err.code)
-            log_error("serve_failed", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
+    if (start_checks(o, src, &inv, &kubelet_sock, &watch_fd, &sig_fd, &old) < 0) {
         inventory_unref(inv);
         return 1;
     }
-    /* Before grpc_init: the threads libgrpc starts inherit the mask, so the
-     * signals reach only our signalfd. */
-    if ((r = plugin_signals_block(&old)) < 0 || (r = plugin_signals_open(&sig_fd)) < 0) {
-        log_error("serve_failed", "error=\"signals: %s\"", strerror(-r));
-        inventory_unref(inv);
-        return 1;
-    }
-    r = serve(o, load, ctx, metrics, inv, kubelet_sock, sig_fd, watch_fd);
+    retry = src->sync && src->sync(o, src->ctx, inv) < 0;
+    r = serve(o, src, metrics, inv, retry, kubelet_sock, sig_fd, watch_fd);
     inventory_unref(inv);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     log_info("exit", "status=%d", r < 0 ? 1 : 0);

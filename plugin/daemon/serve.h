@@ -7,10 +7,11 @@
 
 struct plugin_metrics;
 
-/* Run the daemon: load the inventory, serve one socket per resource in
- * o->kubelet_dir, register with the kubelet, follow kubelet restarts,
- * rescan on SIGHUP, stop on SIGTERM/SIGINT. metrics (may be NULL) counts
- * what happens and is served on o->metrics_address when that is set.
- * Returns the exit status. */
-int plugin_serve_run(const struct plugin_options *o, plugin_inventory_loader load, void *ctx,
+/* Run the daemon: check the kubelet dir, load the inventory, check the
+ * socket paths, and only then sync it (nothing is written before a fatal
+ * start error); serve one socket per resource in o->kubelet_dir, register
+ * with the kubelet, follow kubelet restarts, rescan on SIGHUP, stop on
+ * SIGTERM/SIGINT. metrics (may be NULL) counts what happens and is served
+ * on o->metrics_address when that is set. Returns the exit status. */
+int plugin_serve_run(const struct plugin_options *o, const struct plugin_source *src,
                      struct plugin_metrics *metrics);

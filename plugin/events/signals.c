@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -22,6 +23,9 @@ plugin_signals_block(sigset_t *old)
 {
     sigset_t set;
 
+    /* A write beyond RLIMIT_FSIZE (a CDI spec) must fail with EFBIG, be
+     * reported and retried, not kill the daemon. */
+    signal(SIGXFSZ, SIG_IGN);
     handled_set(&set);
     return -pthread_sigmask(SIG_BLOCK, &set, old);
 }

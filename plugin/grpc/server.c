@@ -119,10 +119,13 @@ plugin_server_start(struct plugin_server *s)
     grpc_server_credentials_release(creds);
     free(addr);
     if (port == 0) {
+        struct topo_error err = TOPO_ERROR_INIT;
+        int r = plugin_kubelet_dir_check(s->loop->opts->kubelet_dir, &err);
+
         grpc_server_destroy(srv);
-        log_error("serve_failed", "resource=%s socket=%s error=\"cannot bind the socket\"",
-                  s->resource, s->socket_path);
-        return -EADDRNOTAVAIL;
+        log_error("serve_failed", "resource=%s socket=%s error=%s", s->resource, s->socket_path,
+                  log_quote(r < 0 ? err.msg : "cannot bind the socket", (char[600]){0}, 600));
+        return r < 0 ? r : -EADDRNOTAVAIL;
     }
     grpc_server_start(srv);
     s->srv = srv;

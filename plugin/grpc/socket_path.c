@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "plugin/grpc/socket_path.h"
 
@@ -25,5 +27,24 @@ plugin_socket_path(const char *dir, const char *name, char **ret, struct topo_er
     if (asprintf(&path, "%.*s/%s", (int)dlen, dir, name) < 0)
         return topo_error_set(err, -ENOMEM, "out of memory");
     *ret = path;
+    return 0;
+}
+
+int
+plugin_kubelet_dir_check(const char *dir, struct topo_error *err)
+{
+    struct stat st;
+
+    if (stat(dir, &st) < 0)
+        return topo_error_set(err, -errno, "kubelet dir %s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return topo_error_set(err, -ENOTDIR, "kubelet dir %s is not a directory", dir);
+    /* access() sees a read-only mount even for root, who passes mode bits. */
+    if (access(dir, W_OK | X_OK) < 0) {
+        int r = -errno;
+
+        return topo_error_set(err, r, "kubelet dir %s is %s: cannot create sockets in it", dir,
+                              r == -EROFS ? "on a read-only file system" : "not writable");
+    }
     return 0;
 }

@@ -26,7 +26,7 @@ main(int argc, char **argv)
         return 2;
     }
     log_set_level(o.log_level);
-    status = plugin_serve_run(&o, fake_inventory_loader, NULL, NULL);
+    status = plugin_serve_run(&o, &(struct plugin_source){.load = fake_inventory_loader}, NULL);
     plugin_options_free(&o);
     return status;
 }

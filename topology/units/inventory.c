@@ -195,3 +195,24 @@ inventory_equal(const struct inventory *a, const struct inventory *b)
     }
     return true;
 }
+
+int
+inventory_mark_unhealthy(struct inventory *inv, size_t r, const char *reason)
+{
+    if (!inv || r >= inv->n_resources || !reason)
+        return -EINVAL;
+    for (size_t d = 0; d < inv->resources[r].n_devices; d++) {
+        struct inv_device *dev = &inv->resources[r].devices[d];
+        char *copy;
+
+        if (!dev->healthy)
+            continue; /* its own reason comes first */
+        copy = strdup(reason);
+        if (!copy)
+            return -ENOMEM;
+        free(dev->reason);
+        dev->reason = copy;
+        dev->healthy = false;
+    }
+    return 0;
+}

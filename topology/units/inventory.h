@@ -132,6 +132,12 @@ void inventory_device_clear(struct inv_device *d);
 void inventory_resource_clear(struct inv_resource *r);
 void inventory_node_clear(struct inv_node *n);
 
+/* Turn every healthy device of resource r unhealthy with a copy of reason
+ * (a consumer could not use them, e.g. their CDI spec is not on disk). Only
+ * for a snapshot not yet shared with other threads. 0, -EINVAL (no such
+ * resource) or -ENOMEM. */
+int inventory_mark_unhealthy(struct inventory *inv, size_t r, const char *reason);
+
 /* True when both snapshots would produce the same ListAndWatch lists, CDI
  * content and refusals (resources, ids, health and its reason, NUMA, nodes). */
 bool inventory_equal(const struct inventory *a, const struct inventory *b);
