@@ -11,10 +11,10 @@
 #include "topology/base/cleanup.h"
 #include "topology/base/macros.h"
 
-#define CONFIG_MAX_BYTES (64 * 1024)
-
+/* The whole file; one byte more than the limit is read to tell a file of
+ * exactly the limit from a larger one. */
 static int
-read_all(const char *path, char **ret, struct topo_error *err)
+read_all(const char *path, char **ret, size_t *ret_len, struct topo_error *err)
 {
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
     _cleanup_free_ char *buf = NULL;
@@ -23,18 +23,19 @@ read_all(const char *path, char **ret, struct topo_error *err)
 
     if (fd < 0)
         return topo_error_set(err, -errno, "config %s: open: %s", path, strerror(errno));
-    buf = malloc(CONFIG_MAX_BYTES + 1);
+    buf = malloc(PLUGIN_CONFIG_MAX_BYTES + 1);
     if (!buf)
         return topo_error_set(err, -ENOMEM, "out of memory");
-    while ((n = read(fd, buf + len, CONFIG_MAX_BYTES - len)) > 0)
+    while (len <= PLUGIN_CONFIG_MAX_BYTES &&
+           (n = read(fd, buf + len, PLUGIN_CONFIG_MAX_BYTES + 1 - len)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return topo_error_set(err, -errno, "config %s: read: %s", path, strerror(errno));
         len += (size_t)n;
-    if (n < 0)
-        return topo_error_set(err, -errno, "config %s: read: %s", path, strerror(errno));
-    if (len == CONFIG_MAX_BYTES)
-        return topo_error_set(err, -EFBIG, "config %s: larger than %d bytes", path,
-                              CONFIG_MAX_BYTES);
-    buf[len] = '\0';
+    }
     *ret = TAKE_PTR(buf);
+    *ret_len = len;
     return 0;
 }
 
@@ -134,39 +135,56 @@ apply_key(const char *path, const char *key, struct json_object *v, struct plugi
     return topo_error_set(err, -EINVAL, "config %s: unknown key \"%s\"", path, key);
 }
 
-int
-plugin_config_load(const char *path, struct plugin_options *o, struct topo_error *err)
+/* The NUL-terminated text as one JSON object (nothing after it). */
+static int
+parse_json(const char *path, const char *text, struct json_object **ret, struct topo_error *err)
 {
-    _cleanup_free_ char *text = NULL;
-    struct json_tokener *tok;
+    struct json_tokener *tok = json_tokener_new();
     struct json_object *root;
     enum json_tokener_error jerr;
-    int r;
+    size_t end;
 
-    if ((r = read_all(path, &text, err)) < 0)
-        return r;
-    tok = json_tokener_new();
     if (!tok)
         return topo_error_set(err, -ENOMEM, "out of memory");
     root = json_tokener_parse_ex(tok, text, (int)strlen(text));
     jerr = json_tokener_get_error(tok);
-    if (!root || jerr != json_tokener_success ||
-        text[json_tokener_get_parse_end(tok) + strspn(text + json_tokener_get_parse_end(tok),
-                                                       " \t\r\n")] != '\0') {
-        r = topo_error_set(err, -EINVAL, "config %s: not valid JSON (%s at byte %zu)", path,
-                           jerr == json_tokener_success ? "trailing data"
-                                                        : json_tokener_error_desc(jerr),
-                           json_tokener_get_parse_end(tok));
-        json_tokener_free(tok);
-        json_object_put(root);
-        return r;
-    }
+    end = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
+    if (!root || jerr != json_tokener_success || text[end + strspn(text + end, " \t\r\n")]) {
+        json_object_put(root);
+        return topo_error_set(err, -EINVAL, "config %s: not valid JSON (%s at byte %zu)", path,
+                              jerr == json_tokener_success ? "trailing data"
+                                                           : json_tokener_error_desc(jerr),
+                              end);
+    }
     if (!json_object_is_type(root, json_type_object)) {
         json_object_put(root);
         return topo_error_set(err, -EINVAL, "config %s: top level must be a JSON object", path);
     }
-    r = 0;
+    *ret = root;
+    return 0;
+}
+
+int
+plugin_config_parse(const char *path, const char *text, size_t len, struct plugin_options *o,
+                    struct topo_error *err)
+{
+    _cleanup_free_ char *copy = NULL;
+    struct json_object *root = NULL;
+    const char *nul;
+    int r;
+
+    if (len > PLUGIN_CONFIG_MAX_BYTES)
+        return topo_error_set(err, -EFBIG, "config %s: larger than %d bytes", path,
+                              PLUGIN_CONFIG_MAX_BYTES);
+    if ((nul = memchr(text, '\0', len)))
+        return topo_error_set(err, -EINVAL, "config %s: NUL byte at offset %zu", path,
+                              (size_t)(nul - text));
+    copy = strndup(text, len);
+    if (!copy)
+        return topo_error_set(err, -ENOMEM, "out of memory");
+    if ((r = parse_json(path, copy, &root, err)) < 0)
+        return r;
     json_object_object_foreach(root, key, val)
     {
         if ((r = apply_key(path, key, val, o, err)) < 0)
@@ -174,4 +192,16 @@ plugin_config_load(const char *path, struct plugin_options *o, struct topo_error
     }
     json_object_put(root);
     return r;
+}
+
+int
+plugin_config_load(const char *path, struct plugin_options *o, struct topo_error *err)
+{
+    _cleanup_free_ char *text = NULL;
+    size_t len = 0;
+    int r;
+
+    if ((r = read_all(path, &text, &len, err)) < 0)
+        return r;
+    return plugin_config_parse(path, text, len, o, err);
 }

@@ -4,9 +4,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "plugin/config/config.h"
 #include "plugin/config/options.h"
 #include "test/support/suite.h"
 #include "topology/base/macros.h"
+#include "topology/base/cleanup.h"
 
 #define ARGC(a) ((int)(ARRAY_SIZE(a)))
 
@@ -217,7 +219,57 @@ test_missing_config(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "/nonexistent/kgdp.json"));
 }
 
+/* A file of exactly the limit (padded with blanks) parses; one byte more does not. */
+static void
+test_config_size_limit(void)
+{
+    char *argv[] = {"kgdp", "--config", config_path};
+    static const char head[] = "{ \"mode\": \"multi\"";
+    _cleanup_free_ char *text = malloc(PLUGIN_CONFIG_MAX_BYTES + 2);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    for (size_t extra = 0; extra < 2; extra++) {
+        struct plugin_options o;
+        struct topo_error err = TOPO_ERROR_INIT;
+        size_t len = PLUGIN_CONFIG_MAX_BYTES + extra;
+
+        memset(text, ' ', len);
+        memcpy(text, head, strlen(head));
+        text[len - 1] = '}';
+        text[len] = '\0';
+        write_config(text);
+        if (extra == 0) {
+            CU_ASSERT_EQUAL_FATAL(plugin_options_parse(ARGC(argv), argv, &o, &err), 0);
+            CU_ASSERT_EQUAL(o.mode, INV_MODE_MULTI);
+            plugin_options_free(&o);
+        } else {
+            CU_ASSERT_EQUAL(plugin_options_parse(ARGC(argv), argv, &o, &err), -EFBIG);
+            CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "larger than 65536 bytes"));
+        }
+    }
+}
+
+/* A NUL byte is not the end of the text: what follows it must not be ignored. */
+static void
+test_config_nul(void)
+{
+    char *argv[] = {"kgdp", "--config", config_path};
+    static const char text[] = "{ \"mode\": \"multi\" }\0garbage";
+    struct plugin_options o;
+    struct topo_error err = TOPO_ERROR_INIT;
+    FILE *f = fopen(config_path, "w");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+    fclose(f);
+    CU_ASSERT_EQUAL(plugin_options_parse(ARGC(argv), argv, &o, &err), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "NUL byte at offset 19"));
+    CU_ASSERT_EQUAL(plugin_config_parse("mem", text, 5, &o, &err), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not valid JSON"));
+}
+
 TEST_SUITE(plugin_options, setup, teardown, {"defaults", test_defaults},
            {"flags and command", test_flags_and_command}, {"relative paths", test_relative_paths},
            {"bad flags", test_bad_flags}, {"config precedence", test_config_precedence},
-           {"bad config", test_bad_config}, {"missing config", test_missing_config})
+           {"bad config", test_bad_config}, {"missing config", test_missing_config},
+           {"config size limit", test_config_size_limit}, {"config NUL byte", test_config_nul})
