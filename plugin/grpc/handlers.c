@@ -3,20 +3,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/grpc/grpc_payload.h"
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/slice.h>
+
+#include "plugin/grpc/handlers.h"
 #include "plugin/log/log.h"
 #include "plugin/grpc/loop.h"
 #include "plugin/metrics/metrics.h"
 #include "plugin/grpc/pb_inventory.h"
+#include "plugin/grpc/request_check.h"
 #include "plugin/grpc/status.h"
 #include "proto/api.pb-c.h"
-
-/* What a handler hands back: a packed response or an error status. */
-struct plugin_reply {
-    grpc_byte_buffer *response;
-    grpc_status_code code;
-    char message[512];
-};
+#include "topology/base/cleanup.h"
 
 static void
 reply_error(struct plugin_reply *rep, grpc_status_code code, const char *msg)
@@ -28,9 +26,47 @@ reply_error(struct plugin_reply *rep, grpc_status_code code, const char *msg)
 static void
 reply_pack(struct plugin_reply *rep, const ProtobufCMessage *msg)
 {
-    rep->response = grpc_payload_pack(msg);
-    if (!rep->response)
+    size_t len = protobuf_c_message_get_packed_size(msg);
+
+    rep->data = malloc(len ? len : 1);
+    if (!rep->data) {
         reply_error(rep, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    rep->len = protobuf_c_message_pack(msg, rep->data);
+}
+
+void
+plugin_reply_clear(struct plugin_reply *rep)
+{
+    if (!rep)
+        return;
+    free(rep->data);
+    rep->data = NULL;
+    rep->len = 0;
+}
+
+/* Decode the request: no string cut short at a NUL byte, then protobuf-c.
+ * 0 and *ret, or the refusal in rep. */
+static int
+unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+       ProtobufCMessage **ret, struct plugin_reply *rep)
+{
+    struct topo_error err = TOPO_ERROR_INIT;
+    ProtobufCMessage *msg;
+
+    if (plugin_request_check_strings(desc, data, len, &err) < 0) {
+        reply_error(rep, GRPC_STATUS_INVALID_ARGUMENT, err.msg);
+        return -EINVAL;
+    }
+    msg = protobuf_c_message_unpack(desc, NULL, len, data ? data : (const uint8_t *)"");
+    if (!msg) {
+        snprintf(rep->message, sizeof(rep->message), "malformed %s", desc->short_name);
+        rep->code = GRPC_STATUS_INVALID_ARGUMENT;
+        return -EBADMSG;
+    }
+    *ret = msg;
+    return 0;
 }
 
 /* "a,b,c" for logs, quoted as a key=value field; buf always terminated. */
@@ -56,24 +92,46 @@ handle_options(struct plugin_reply *rep)
     reply_pack(rep, &o.base);
 }
 
+/* The IDs of list that res has (the kubelet intersects the answer with
+ * what it offered, so others are ignored), in a new array of borrowed
+ * strings: the counts in refusals are then those of real devices. */
+static const char **
+known_ids(const struct inv_resource *res, char *const *list, size_t n, size_t *ret_n)
+{
+    const char **v = calloc(n ? n : 1, sizeof(*v));
+    size_t k = 0;
+
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (inventory_find_device(res, list[i]) >= 0)
+            v[k++] = list[i];
+    *ret_n = k;
+    return v;
+}
+
 static void
 preferred_one(const struct inventory *inv, int res,
               const V1beta1__ContainerPreferredAllocationRequest *cr,
               V1beta1__ContainerPreferredAllocationResponse *out, struct plugin_reply *rep)
 {
     struct topo_error err = TOPO_ERROR_INIT;
+    size_t n_avail = 0;
+    _cleanup_free_ const char **avail =
+        known_ids(&inv->resources[res], cr->available_deviceids, cr->n_available_deviceids,
+                  &n_avail);
     char **ids = NULL;
     size_t n = 0;
     int r;
 
-    if (cr->allocation_size < 0) {
-        reply_error(rep, GRPC_STATUS_INVALID_ARGUMENT, "allocation_size is negative");
+    if (!avail) {
+        reply_error(rep, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
         return;
     }
-    r = inventory_preferred(
-        inv, (size_t)res, (const char *const *)cr->available_deviceids, cr->n_available_deviceids,
-        (const char *const *)cr->must_include_deviceids, cr->n_must_include_deviceids,
-        (size_t)cr->allocation_size, &ids, &n, &err);
+    r = inventory_preferred(inv, (size_t)res, avail, n_avail,
+                            (const char *const *)cr->must_include_deviceids,
+                            cr->n_must_include_deviceids, (size_t)cr->allocation_size, &ids, &n,
+                            &err);
     if (r < 0) {
         reply_error(rep, plugin_status_from_errno(r), err.msg);
         return;
@@ -83,21 +141,13 @@ preferred_one(const struct inventory *inv, int res,
 }
 
 static void
-handle_preferred(struct plugin_server *s, const struct inventory *inv, int res,
-                 grpc_byte_buffer *payload, struct plugin_reply *rep)
+preferred_all(const char *resource, const struct inventory *inv, int res,
+              const V1beta1__PreferredAllocationRequest *req, struct plugin_reply *rep)
 {
     V1beta1__PreferredAllocationResponse resp = V1BETA1__PREFERRED_ALLOCATION_RESPONSE__INIT;
-    V1beta1__PreferredAllocationRequest *req = NULL;
-    V1beta1__ContainerPreferredAllocationResponse *outs = NULL;
-    size_t n;
+    size_t n = req->n_container_requests;
+    V1beta1__ContainerPreferredAllocationResponse *outs = calloc(n + 1, sizeof(*outs));
 
-    if (grpc_payload_unpack(payload, &v1beta1__preferred_allocation_request__descriptor,
-                            (ProtobufCMessage **)&req) < 0) {
-        reply_error(rep, GRPC_STATUS_INVALID_ARGUMENT, "malformed PreferredAllocationRequest");
-        return;
-    }
-    n = req->n_container_requests;
-    outs = calloc(n + 1, sizeof(*outs));
     resp.container_responses = calloc(n + 1, sizeof(*resp.container_responses));
     if (!outs || !resp.container_responses)
         reply_error(rep, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
@@ -113,13 +163,10 @@ handle_preferred(struct plugin_server *s, const struct inventory *inv, int res,
         for (size_t i = 0; i < resp.n_container_responses; i++) {
             char buf[1100];
 
-            log_info("preferred", "resource=%s size=%d ids=%s", s->resource,
+            log_info("preferred", "resource=%s size=%d ids=%s", resource,
                      req->container_requests[i]->allocation_size,
                      ids_field(outs[i].deviceids, outs[i].n_deviceids, buf, sizeof(buf)));
         }
-    } else {
-        log_warn("preferred_refused", "resource=%s code=%s error=%s", s->resource,
-                 plugin_status_name(rep->code), log_quote(rep->message, (char[600]){0}, 600));
     }
     plugin_metrics_inc(s->loop->metrics, PLUGIN_CTR_PREFERRED, s->resource,
                        rep->code == GRPC_STATUS_OK ? "ok" : "refused");
@@ -127,11 +174,31 @@ handle_preferred(struct plugin_server *s, const struct inventory *inv, int res,
         inventory_free_strv(outs[i].deviceids, outs[i].n_deviceids);
     free(outs);
     free(resp.container_responses);
-    protobuf_c_message_free_unpacked(&req->base, NULL);
 }
 
 static void
-allocate_one(struct plugin_server *s, const struct inventory *inv, int res,
+handle_preferred(const char *resource, const struct inventory *inv, int res, const uint8_t *data,
+                 size_t len, struct plugin_reply *rep)
+{
+    struct topo_error err = TOPO_ERROR_INIT;
+    V1beta1__PreferredAllocationRequest *req = NULL;
+
+    if (unpack(&v1beta1__preferred_allocation_request__descriptor, data, len,
+               (ProtobufCMessage **)&req, rep) == 0) {
+        if (plugin_request_check_preferred(req, &err) < 0)
+            reply_error(rep, plugin_status_from_errno(err.code), err.msg);
+        else
+            preferred_all(resource, inv, res, req, rep);
+    }
+    if (rep->code != GRPC_STATUS_OK)
+        log_warn("preferred_refused", "resource=%s code=%s error=%s", resource,
+                 plugin_status_name(rep->code), log_quote(rep->message, (char[600]){0}, 600));
+    if (req)
+        protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+static void
+allocate_one(const char *resource, const struct inventory *inv, int res,
              const V1beta1__ContainerAllocateRequest *cr, struct inv_allocation *alloc,
              V1beta1__ContainerAllocateResponse **out, struct plugin_reply *rep)
 {
@@ -145,7 +212,7 @@ allocate_one(struct plugin_server *s, const struct inventory *inv, int res,
     plugin_metrics_allocation(s->loop->metrics, s->resource, r);
     if (r < 0) {
         reply_error(rep, plugin_status_from_errno(r), err.msg);
-        log_warn("allocate_refused", "resource=%s ids=%s code=%s error=%s", s->resource, buf,
+        log_warn("allocate_refused", "resource=%s ids=%s code=%s error=%s", resource, buf,
                  plugin_status_name(rep->code), log_quote(err.msg, (char[600]){0}, 600));
         return;
     }
@@ -154,31 +221,23 @@ allocate_one(struct plugin_server *s, const struct inventory *inv, int res,
         reply_error(rep, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
         return;
     }
-    log_info("allocate", "resource=%s ids=%s nodes=%zu", s->resource, buf, alloc->n_nodes);
+    log_info("allocate", "resource=%s ids=%s nodes=%zu", resource, buf, alloc->n_nodes);
 }
 
 static void
-handle_allocate(struct plugin_server *s, const struct inventory *inv, int res,
-                grpc_byte_buffer *payload, struct plugin_reply *rep)
+allocate_all(const char *resource, const struct inventory *inv, int res,
+             const V1beta1__AllocateRequest *req, struct plugin_reply *rep)
 {
     V1beta1__AllocateResponse resp = V1BETA1__ALLOCATE_RESPONSE__INIT;
-    V1beta1__AllocateRequest *req = NULL;
-    struct inv_allocation *allocs;
-    size_t n;
+    size_t n = req->n_container_requests;
+    struct inv_allocation *allocs = calloc(n + 1, sizeof(*allocs));
 
-    if (grpc_payload_unpack(payload, &v1beta1__allocate_request__descriptor,
-                            (ProtobufCMessage **)&req) < 0) {
-        reply_error(rep, GRPC_STATUS_INVALID_ARGUMENT, "malformed AllocateRequest");
-        return;
-    }
-    n = req->n_container_requests;
-    allocs = calloc(n + 1, sizeof(*allocs));
     resp.container_responses = calloc(n + 1, sizeof(*resp.container_responses));
     if (!allocs || !resp.container_responses)
         reply_error(rep, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; allocs && resp.container_responses && i < n && rep->code == GRPC_STATUS_OK;
          i++) {
-        allocate_one(s, inv, res, req->container_requests[i], &allocs[i],
+        allocate_one(resource, inv, res, req->container_requests[i], &allocs[i],
                      &resp.container_responses[i], rep);
         if (resp.container_responses[i])
             resp.n_container_responses = i + 1;
@@ -191,21 +250,75 @@ handle_allocate(struct plugin_server *s, const struct inventory *inv, int res,
         inventory_allocation_clear(&allocs[i]);
     free(allocs);
     free(resp.container_responses);
-    protobuf_c_message_free_unpacked(&req->base, NULL);
 }
 
 static void
-handle_prestart(grpc_byte_buffer *payload, struct plugin_reply *rep)
+handle_allocate(const char *resource, const struct inventory *inv, int res, const uint8_t *data,
+                size_t len, struct plugin_reply *rep)
+{
+    struct topo_error err = TOPO_ERROR_INIT;
+    V1beta1__AllocateRequest *req = NULL;
+
+    if (unpack(&v1beta1__allocate_request__descriptor, data, len, (ProtobufCMessage **)&req,
+               rep) < 0 ||
+        plugin_request_check_allocate(req, &err) < 0) {
+        if (err.code)
+            reply_error(rep, plugin_status_from_errno(err.code), err.msg);
+        log_warn("allocate_refused", "resource=%s code=%s error=%s", resource,
+                 plugin_status_name(rep->code), log_quote(rep->message, (char[600]){0}, 600));
+    } else {
+        allocate_all(resource, inv, res, req, rep);
+    }
+    if (req)
+        protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+static void
+handle_prestart(const uint8_t *data, size_t len, struct plugin_reply *rep)
 {
     V1beta1__PreStartContainerResponse resp = V1BETA1__PRE_START_CONTAINER_RESPONSE__INIT;
     ProtobufCMessage *req;
 
-    if (grpc_payload_unpack(payload, &v1beta1__pre_start_container_request__descriptor, &req) < 0) {
-        reply_error(rep, GRPC_STATUS_INVALID_ARGUMENT, "malformed PreStartContainerRequest");
+    if (unpack(&v1beta1__pre_start_container_request__descriptor, data, len, &req, rep) < 0)
         return;
-    }
     protobuf_c_message_free_unpacked(req, NULL);
     reply_pack(rep, &resp.base);
+}
+
+void
+plugin_handle_request(const char *resource, const struct inventory *inv, enum plugin_unary m,
+                      const uint8_t *data, size_t len, struct plugin_reply *rep)
+{
+    int res = inventory_find_resource(inv, resource);
+
+    *rep = (struct plugin_reply){.code = GRPC_STATUS_OK};
+    if (m != PLUGIN_UNARY_OPTIONS && m != PLUGIN_UNARY_PRESTART && res < 0) {
+        snprintf(rep->message, sizeof(rep->message), "resource %s is no longer served", resource);
+        rep->code = GRPC_STATUS_FAILED_PRECONDITION;
+        return;
+    }
+    switch (m) {
+    case PLUGIN_UNARY_OPTIONS: handle_options(rep); break;
+    case PLUGIN_UNARY_PREFERRED: handle_preferred(resource, inv, res, data, len, rep); break;
+    case PLUGIN_UNARY_ALLOCATE: handle_allocate(resource, inv, res, data, len, rep); break;
+    case PLUGIN_UNARY_PRESTART: handle_prestart(data, len, rep); break;
+    default: reply_error(rep, GRPC_STATUS_INTERNAL, "not a unary method"); break;
+    }
+}
+
+/* The method of the server's table as a unary one, or -EINVAL. */
+static int
+unary_of(enum plugin_method m, enum plugin_unary *ret)
+{
+    switch (m) {
+    case PLUGIN_M_OPTIONS: *ret = PLUGIN_UNARY_OPTIONS; return 0;
+    case PLUGIN_M_PREFERRED: *ret = PLUGIN_UNARY_PREFERRED; return 0;
+    case PLUGIN_M_ALLOCATE: *ret = PLUGIN_UNARY_ALLOCATE; return 0;
+    case PLUGIN_M_PRESTART: *ret = PLUGIN_UNARY_PRESTART; return 0;
+    case PLUGIN_M_LIST_WATCH:
+    case PLUGIN_M_COUNT:
+    default: return -EINVAL;
+    }
 }
 
 void
@@ -215,22 +328,31 @@ plugin_handle_unary(struct plugin_server *s, enum plugin_method m, grpc_call *ca
     /* The call answers from the snapshot current at its arrival. */
     struct inventory *inv = inventory_ref(s->loop->inv);
     struct plugin_reply rep = {.code = GRPC_STATUS_OK};
-    int res = inventory_find_resource(inv, s->resource);
+    grpc_slice flat = grpc_empty_slice();
+    grpc_byte_buffer_reader reader;
+    grpc_byte_buffer *response = NULL;
+    enum plugin_unary u;
 
-    if (m != PLUGIN_M_OPTIONS && m != PLUGIN_M_PRESTART && res < 0) {
-        snprintf(rep.message, sizeof(rep.message), "resource %s is no longer served", s->resource);
-        rep.code = GRPC_STATUS_FAILED_PRECONDITION;
+    if (unary_of(m, &u) < 0) {
+        reply_error(&rep, GRPC_STATUS_INTERNAL, "not a unary method");
+    } else if (payload && !grpc_byte_buffer_reader_init(&reader, payload)) {
+        reply_error(&rep, GRPC_STATUS_INVALID_ARGUMENT, "unreadable request");
     } else {
-        switch (m) {
-        case PLUGIN_M_OPTIONS: handle_options(&rep); break;
-        case PLUGIN_M_PREFERRED: handle_preferred(s, inv, res, payload, &rep); break;
-        case PLUGIN_M_ALLOCATE: handle_allocate(s, inv, res, payload, &rep); break;
-        case PLUGIN_M_PRESTART: handle_prestart(payload, &rep); break;
-        case PLUGIN_M_LIST_WATCH:
-        case PLUGIN_M_COUNT: reply_error(&rep, GRPC_STATUS_INTERNAL, "not a unary method"); break;
+        if (payload) {
+            flat = grpc_byte_buffer_reader_readall(&reader);
+            grpc_byte_buffer_reader_destroy(&reader);
         }
+        plugin_handle_request(s->resource, inv, u, GRPC_SLICE_START_PTR(flat),
+                              GRPC_SLICE_LENGTH(flat), &rep);
     }
-    plugin_call_answer(call, rep.response, rep.code,
-                       rep.code == GRPC_STATUS_OK ? NULL : rep.message);
+    grpc_slice_unref(flat);
+    if (rep.code == GRPC_STATUS_OK) {
+        grpc_slice out = grpc_slice_from_copied_buffer((const char *)rep.data, rep.len);
+
+        response = grpc_raw_byte_buffer_create(&out, 1);
+        grpc_slice_unref(out);
+    }
+    plugin_call_answer(call, response, rep.code, rep.code == GRPC_STATUS_OK ? NULL : rep.message);
+    plugin_reply_clear(&rep);
     inventory_unref(inv);
 }
