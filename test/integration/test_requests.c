@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "test/integration/fixture.h"
-#include "test/unit/suite.h"
+#include "test/support/suite.h"
 
 /* Allocate and GetPreferredAllocation refuse every impossible request with
  * INVALID_ARGUMENT and a message a user can act on, through the kubelet
