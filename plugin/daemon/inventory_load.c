@@ -2,6 +2,19 @@
 #include "plugin/log/log.h"
 #include "topology/host/host.h"
 
+/* Each GPU/NVSwitch that another stack's driver holds is logged once:
+ * when it first appears as such. */
+static void
+log_foreign(const struct inventory *inv, const struct inventory *previous)
+{
+    for (size_t i = 0; i < inv->n_foreign; i++)
+        if (!inventory_is_foreign(previous, inv->foreign[i].id))
+            log_info("not_advertised", "id=%s driver=%s reason=%s", inv->foreign[i].id,
+                     inv->foreign[i].driver,
+                     log_quote("bound to a non-VFIO driver: capacity of another stack",
+                               (char[128]){0}, 128));
+}
+
 int
 plugin_inventory_scan(const struct plugin_options *o, const struct inventory *previous,
                       struct inventory **ret, struct topo_error *err)
@@ -31,7 +44,9 @@ plugin_inventory_scan(const struct plugin_options *o, const struct inventory *pr
         log_warn("scan_warning", "msg=%s", log_quote(host->warnings[i], (char[600]){0}, 600));
     r = inventory_build(host, &policy, ret, err);
     topo_host_free(host);
-    if (r == 0)
+    if (r == 0) {
         plugin_pcie_report(*ret, previous);
+        log_foreign(*ret, previous);
+    }
     return r;
 }

@@ -312,6 +312,15 @@ static const char *const hgx_root[4] = {"0000:00:01.0", "0000:00:02.0", "0000:80
 static const char *const hgx_switch[4] = {"0000:c0:00.0", "0000:c1:00.0", "0000:c2:00.0",
                                           "0000:c3:00.0"};
 
+/* "vfio-pci" unless set; "" stands for no driver. */
+static const char *
+hgx_gpu_driver(const struct hb_hgx_opts *o, size_t i)
+{
+    if (!o->gpu_driver[i])
+        return "vfio-pci";
+    return o->gpu_driver[i][0] ? o->gpu_driver[i] : NULL;
+}
+
 static size_t
 hgx_gpus(const struct hb_hgx_opts *o, struct hb_fn *t, size_t n)
 {
@@ -324,8 +333,7 @@ hgx_gpus(const struct hb_hgx_opts *o, struct hb_fn *t, size_t n)
             continue; /* the downstream port stays, the slot is empty */
         t[n++] = (struct hb_fn)HB_DEV(hb_hgx_gpus[i], TOPO_KIND_GPU, 0x2330,
                                       o->gpu_model[i] ? o->gpu_model[i] : "H100 SXM5 80GB",
-                                      o->gpu_driver[i] ? o->gpu_driver[i] : "vfio-pci", group, i,
-                                      numa, hgx_dsp[i], hb);
+                                      hgx_gpu_driver(o, i), group, i, numa, hgx_dsp[i], hb);
         if (o->audio)
             t[n++] = (struct hb_fn)HB_DEV(hgx_audio[i], TOPO_KIND_COMPANION, 0x22ba, NULL,
                                           o->audio_driver ? o->audio_driver : "vfio-pci", group,

@@ -58,7 +58,7 @@ struct hb_hgx_opts {
     bool acs_off;                 /* GPUs of one switch share a group (the lower id) */
     bool audio;                   /* each GPU has a .1 audio function in its group */
     const char *audio_driver;     /* default "vfio-pci" */
-    const char *gpu_driver[8];    /* default "vfio-pci" */
+    const char *gpu_driver[8];    /* default "vfio-pci"; "": none */
     const char *gpu_model[8];     /* default "H100 SXM5 80GB" */
     int n_switches;               /* 0..4 */
     const char *switch_driver[4]; /* default "vfio-pci" */

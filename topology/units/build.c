@@ -5,10 +5,15 @@
 #include "topology/units/alloc-priv.h"
 #include "topology/base/cleanup.h"
 
-/* inventory_build(): host model -> snapshot. GPUs (PFs) are always
- * listed, healthy or not, so an operator sees why one is missing from
- * capacity; NVSwitches only once at least one is VFIO-bound (a host whose
- * switches stay with the NVIDIA driver gets no switch resource). A device
+/* inventory_build(): host model -> snapshot. Count only ours: a GPU (PF)
+ * bound to a VFIO driver is listed, one with no driver (waiting to be
+ * bound) is listed Unhealthy, one that another stack's driver holds
+ * (nvidia, nouveau: capacity of nvidia.com/gpu on a node that splits its
+ * GPUs between containers and VMs) is not listed but noted in
+ * inv->foreign, unless the previous snapshot listed it: then it lost its
+ * binding and stays listed, Unhealthy. NVSwitches follow the same rule
+ * once at least one is VFIO-bound or was listed (a host whose switches
+ * are not handed to VMs gets no switch resource). A device
  * that the previous snapshot listed and that is no longer on the bus
  * (hot-unplug, fell off the bus) stays listed, unhealthy, under its old
  * resource: without it the kubelet would drop capacity
@@ -50,15 +55,61 @@ build_ctx_clear(struct build_ctx *c, size_t n_resources)
     free(c->fn_of);
 }
 
+/* Did the previous snapshot list a device with this ID? */
+static bool
+listed_before(const struct inventory *prev, const char *id)
+{
+    for (size_t r = 0; prev && r < prev->n_resources; r++)
+        if (inventory_find_device(&prev->resources[r], id) >= 0)
+            return true;
+    return false;
+}
+
+static bool
+ours(const struct build_ctx *c, const struct topo_function *f)
+{
+    return f->vfio || !f->driver || listed_before(c->policy->previous, f->bdf);
+}
+
+/* f held by another stack: noted, not listed. */
 static int
-list_functions(struct build_ctx *c, struct topo_error *err)
+add_foreign(struct inventory *inv, const struct topo_function *f)
+{
+    struct inv_foreign *v = realloc(inv->foreign, (inv->n_foreign + 1) * sizeof(*v));
+
+    if (!v)
+        return -ENOMEM;
+    inv->foreign = v;
+    v[inv->n_foreign].id = strdup(f->bdf);
+    v[inv->n_foreign].driver = strdup(f->driver);
+    if (!v[inv->n_foreign].id || !v[inv->n_foreign].driver) {
+        free(v[inv->n_foreign].id);
+        free(v[inv->n_foreign].driver);
+        return -ENOMEM;
+    }
+    inv->n_foreign++;
+    return 0;
+}
+
+/* Switches are listed once one of them is handed to VMs (or was). */
+static bool
+switches_listed(const struct build_ctx *c)
 {
     const struct topo_host *h = c->host;
-    bool switches = false;
 
     for (size_t i = 0; i < h->n_functions; i++)
-        switches |= h->functions[i].kind == TOPO_KIND_NVSWITCH && !h->functions[i].is_vf &&
-                    h->functions[i].vfio;
+        if (h->functions[i].kind == TOPO_KIND_NVSWITCH && !h->functions[i].is_vf &&
+            (h->functions[i].vfio || listed_before(c->policy->previous, h->functions[i].bdf)))
+            return true;
+    return false;
+}
+
+static int
+list_functions(struct build_ctx *c, struct inventory *inv, struct topo_error *err)
+{
+    const struct topo_host *h = c->host;
+    bool switches = switches_listed(c);
+
     c->fns = calloc(h->n_functions ? h->n_functions : 1, sizeof(*c->fns));
     if (!c->fns)
         return topo_error_set(err, -ENOMEM, "out of memory");
@@ -66,10 +117,12 @@ list_functions(struct build_ctx *c, struct topo_error *err)
         const struct topo_function *f = &h->functions[i];
 
         /* a VF is a slice of a GPU, never the whole device */
-        if (f->is_vf)
+        if (f->is_vf || (f->kind != TOPO_KIND_GPU && f->kind != TOPO_KIND_NVSWITCH))
             continue;
-        if (f->kind == TOPO_KIND_GPU || (f->kind == TOPO_KIND_NVSWITCH && switches))
+        if (ours(c, f) && (f->kind == TOPO_KIND_GPU || switches))
             c->fns[c->n++] = i;
+        else if (!ours(c, f) && add_foreign(inv, f) < 0)
+            return topo_error_set(err, -ENOMEM, "out of memory");
     }
     c->names = calloc(c->n ? c->n : 1, sizeof(*c->names));
     if (!c->names)
@@ -284,7 +337,7 @@ inventory_build(const struct topo_host *host, const struct inv_policy *policy,
             r = topo_error_set(err, -ENOMEM, "out of memory");
     }
     if (r == 0)
-        r = list_functions(&c, err);
+        r = list_functions(&c, inv, err);
     if (r == 0)
         r = list_vanished(&c, err);
     if (r == 0)

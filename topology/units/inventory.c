@@ -74,6 +74,11 @@ inventory_unref(struct inventory *inv)
         inventory_resource_clear(&inv->resources[i]);
     free(inv->resources);
     inventory_node_clear(&inv->node);
+    for (size_t i = 0; i < inv->n_foreign; i++) {
+        free(inv->foreign[i].id);
+        free(inv->foreign[i].driver);
+    }
+    free(inv->foreign);
     if (inv->ops && inv->ops->free_priv)
         inv->ops->free_priv(inv->priv);
     free(inv);
@@ -215,4 +220,13 @@ inventory_mark_unhealthy(struct inventory *inv, size_t r, const char *reason)
         dev->healthy = false;
     }
     return 0;
+}
+
+bool
+inventory_is_foreign(const struct inventory *inv, const char *id)
+{
+    for (size_t i = 0; inv && i < inv->n_foreign; i++)
+        if (strcmp(inv->foreign[i].id, id) == 0)
+            return true;
+    return false;
 }

@@ -89,6 +89,13 @@ struct inventory_ops {
     void (*free_priv)(void *priv);
 };
 
+/* A GPU or NVSwitch on the bus that another stack's driver (nvidia,
+ * nouveau, ...) holds: capacity of that stack, not advertised by us. */
+struct inv_foreign {
+    char *id;     /* canonical PCI address */
+    char *driver; /* the driver bound to it */
+};
+
 struct inventory {
     int refcount;                /* atomic; use inventory_ref/unref */
     uint64_t generation;         /* increases with every published snapshot */
@@ -97,6 +104,8 @@ struct inventory {
     struct inv_node node;
     size_t n_resources;
     struct inv_resource *resources; /* sorted by name */
+    size_t n_foreign;
+    struct inv_foreign *foreign; /* sorted by id; not part of inventory_equal */
     const struct inventory_ops *ops;
     void *priv;                  /* owned; freed by ops->free_priv */
 };
@@ -142,6 +151,9 @@ int inventory_mark_unhealthy(struct inventory *inv, size_t r, const char *reason
  * content and refusals (resources, ids, health and its reason, NUMA, nodes). */
 bool inventory_equal(const struct inventory *a, const struct inventory *b);
 
+/* Is id among inv's foreign devices? false for NULL. */
+bool inventory_is_foreign(const struct inventory *inv, const char *id);
+
 /* What a host model becomes a snapshot under (topology/units/build.c). */
 struct inv_policy {
     enum inv_mode mode;
@@ -161,7 +173,11 @@ struct inv_policy {
 struct topo_host;
 
 /* Build a snapshot (refcount 1) from a host model: units, resources,
- * health, device nodes and the allocation ops. The snapshot keeps what it
+ * health, device nodes and the allocation ops. Count only ours: a GPU or
+ * NVSwitch bound to a VFIO driver or to none (waiting to be bound:
+ * Unhealthy) is listed; one bound to another driver is not (it goes to
+ * inv->foreign) unless policy->previous listed it (it lost its binding:
+ * Unhealthy). The snapshot keeps what it
  * needs from host (it does not borrow it). 0 or -errno with err. */
 int inventory_build(const struct topo_host *host, const struct inv_policy *policy,
                     struct inventory **ret, struct topo_error *err);

@@ -193,13 +193,15 @@ test_health(void)
     struct inventory *inv = build(&o, &p);
     const struct inv_resource *g = res(inv, "nvidia.com/pgpu");
 
-    /* no VFIO-bound switch: no switch resource */
+    /* no VFIO-bound switch: no switch resource; the GPU and the switches
+     * on nvidia are another stack's: not listed, noted as foreign */
     CU_ASSERT_EQUAL(inv->n_resources, 1);
-    CU_ASSERT_FALSE(g->devices[0].healthy);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(g->devices[0].reason);
-    CU_ASSERT_PTR_NOT_NULL(strstr(g->devices[0].reason, "bound to nvidia, not to a VFIO driver"));
-    CU_ASSERT_EQUAL(g->devices[0].n_nodes, 1); /* its audio function's cdev only */
-    CU_ASSERT_TRUE(g->devices[1].healthy);
+    CU_ASSERT_EQUAL(g->n_devices, 7);
+    CU_ASSERT_STRING_EQUAL(g->devices[0].id, "0000:04:00.0");
+    CU_ASSERT_TRUE(g->devices[0].healthy);
+    CU_ASSERT_EQUAL_FATAL(inv->n_foreign, 3);
+    CU_ASSERT_STRING_EQUAL(inv->foreign[0].driver, "nvidia");
+    CU_ASSERT_TRUE(inventory_is_foreign(inv, "0000:03:00.0"));
     inventory_unref(inv);
 
     o = (struct hb_hgx_opts){.iommufd = true, .audio = true, .audio_driver = "snd_hda_intel"};
@@ -275,9 +277,51 @@ test_no_gpus(void)
     topo_host_free(h);
 }
 
+/* Count only ours: a GPU that another stack's driver holds is not listed
+ * (only noted), one without a driver is listed Unhealthy, and one this
+ * snapshot's predecessor listed stays listed, Unhealthy, once it is handed
+ * to another driver; switches follow the same rule. */
+static void
+test_count_only_ours(void)
+{
+    struct hb_hgx_opts o = {.iommufd = true, .n_switches = 2, .gpu_driver = {[1] = "nouveau"}};
+    struct inv_policy p = policy(INV_MODE_PASSTHROUGH, "pgpu", "nvswitch");
+    struct inventory *first = build(&o, &p), *second;
+    const struct inv_resource *g = res(first, "nvidia.com/pgpu");
+    int d;
+
+    CU_ASSERT_EQUAL(g->n_devices, 7);
+    CU_ASSERT_EQUAL_FATAL(first->n_foreign, 1);
+    CU_ASSERT_STRING_EQUAL(first->foreign[0].driver, "nouveau");
+    CU_ASSERT_STRING_EQUAL(first->foreign[0].id, hb_hgx_gpus[1]);
+    CU_ASSERT_EQUAL(inventory_find_device(g, hb_hgx_gpus[1]), -ENOENT);
+    /* GPU 2 and a switch go to nvidia, GPU 3 loses its driver */
+    o.gpu_driver[2] = "nvidia";
+    o.gpu_driver[3] = "";
+    o.switch_driver[0] = "nvidia";
+    p.previous = first;
+    second = build(&o, &p);
+    g = res(second, "nvidia.com/pgpu");
+    CU_ASSERT_EQUAL(g->n_devices, 7);
+    CU_ASSERT_EQUAL(second->n_foreign, 1); /* still only the one never listed */
+    d = inventory_find_device(g, hb_hgx_gpus[2]);
+    CU_ASSERT_FATAL(d >= 0);
+    CU_ASSERT_FALSE(g->devices[d].healthy);
+    CU_ASSERT_PTR_NOT_NULL(g->devices[d].reason && strstr(g->devices[d].reason, "bound to nvidia"));
+    d = inventory_find_device(g, hb_hgx_gpus[3]);
+    CU_ASSERT_FATAL(d >= 0);
+    CU_ASSERT_FALSE(g->devices[d].healthy);
+    CU_ASSERT_PTR_NOT_NULL(g->devices[d].reason && strstr(g->devices[d].reason, "has no driver"));
+    CU_ASSERT_EQUAL(res(second, "nvidia.com/nvswitch")->n_devices, 2);
+    CU_ASSERT_FALSE(res(second, "nvidia.com/nvswitch")->devices[0].healthy);
+    inventory_unref(second);
+    inventory_unref(first);
+}
+
 TEST_SUITE(alloc_build, NULL, NULL, {"alias resources", test_alias_resources},
            {"iommufd nodes", test_iommufd_nodes}, {"legacy nodes", test_legacy_nodes},
            {"per-model resources", test_per_model}, {"name sanitising", test_name_sanitising},
            {"bad names", test_bad_names}, {"health", test_health},
            {"missing nodes and VFs", test_missing_nodes_and_vfs},
-           {"ppcie health", test_ppcie_health}, {"no GPUs", test_no_gpus})
+           {"ppcie health", test_ppcie_health}, {"no GPUs", test_no_gpus},
+           {"count only ours", test_count_only_ours})

@@ -242,7 +242,7 @@ test_unhealthy(void)
     CU_ASSERT_EQUAL_FATAL(alloc_fixture_open(&fx, "mixed", INV_MODE_PASSTHROUGH, "pgpu",
                                              "nvswitch"),
                           0);
-    allocate(&fx, PGPU, "0000:31:00.0", -ENODEV, "bound to nvidia", NULL);
+    allocate(&fx, PGPU, "0000:31:00.0", -EINVAL, "unknown device 0000:31:00.0", NULL);
     allocate(&fx, PGPU, "0000:ca:00.0", -ENODEV, "0000:ca:00.1 bound to snd_hda_intel", NULL);
     allocate(&fx, PGPU, "0000:4b:00.0", 0, NULL,
              "/dev/vfio/devices/vfio1,/dev/vfio/devices/vfio2");
