@@ -100,3 +100,4 @@ check-asan: deps
 valgrind: deps
 	$(MAKE) --no-print-directory $(UNIT_BIN) $(INTEG_BIN) $(BIN) $(TESTD_BIN) $(SIM_BIN) $(GO_PEER) $(CDI_CHECK) $(FIXTURES)/.stamp
 	$(TEST_ENV) KGDP_VALGRIND=1 sh scripts/valgrind.sh $(UNIT_BIN) $(INTEG_BIN)
+include test/fuzz/rules.mk
