@@ -1,0 +1,151 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugin/grpc/handlers.h"
+#include "plugin/grpc/request_check.h"
+#include "plugin/log/log.h"
+#include "proto/api.pb-c.h"
+#include "test/bench/bench.h"
+#include "topology/host/host.h"
+#include "topology/units/inventory.h"
+
+/* The worst single GetPreferredAllocation and Allocate this plugin accepts
+ * on the 64-GPU host: PLUGIN_MAX_CONTAINER_REQUESTS container requests,
+ * every GPU available, each allocation size in turn; the time one request
+ * holds the serving thread (decoding, checks, allocation, packing). */
+
+#define REPEAT 3
+
+static struct inventory *
+large_inventory(void)
+{
+    const char *base = getenv("KGDP_FIXTURES");
+    char sys[4096], dev[4096];
+    struct topo_scan_options so = {.sysfs_root = sys, .dev_root = dev};
+    struct inv_policy p = {.domain = "nvidia.com", .gpu_alias = "pgpu",
+                           .nvswitch_alias = "nvswitch", .sysfs_root = sys, .dev_root = dev};
+    struct topo_error err = TOPO_ERROR_INIT;
+    struct topo_host *host = NULL;
+    struct inventory *inv = NULL;
+
+    if (!base)
+        return NULL;
+    snprintf(sys, sizeof(sys), "%s/large/sys", base);
+    snprintf(dev, sizeof(dev), "%s/large/dev", base);
+    if (topo_scan(&so, &host, &err) < 0 || inventory_build(host, &p, &inv, &err) < 0)
+        fprintf(stderr, "large fixture: %s\n", err.msg);
+    topo_host_free(host);
+    return inv;
+}
+
+/* Longest of REPEAT runs of one packed request, in ms; -1 when refused. */
+static double
+time_request(const struct inventory *inv, enum plugin_unary m, const ProtobufCMessage *msg)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(len ? len : 1);
+    double worst = 0;
+
+    if (!buf)
+        return -1;
+    protobuf_c_message_pack(msg, buf);
+    for (int i = 0; i < REPEAT && worst >= 0; i++) {
+        struct plugin_reply rep;
+        double t0 = bench_now_ms(), t;
+
+        plugin_handle_request("nvidia.com/pgpu", inv, m, buf, len, &rep);
+        t = bench_now_ms() - t0;
+        worst = rep.code == GRPC_STATUS_OK ? (t > worst ? t : worst) : -1;
+        plugin_reply_clear(&rep);
+    }
+    free(buf);
+    return worst;
+}
+
+static double
+worst_preferred(const struct inv_resource *res, const struct inventory *inv, size_t *ret_size)
+{
+    V1beta1__ContainerPreferredAllocationRequest cr[PLUGIN_MAX_CONTAINER_REQUESTS];
+    V1beta1__ContainerPreferredAllocationRequest *ptrs[PLUGIN_MAX_CONTAINER_REQUESTS];
+    V1beta1__PreferredAllocationRequest req = V1BETA1__PREFERRED_ALLOCATION_REQUEST__INIT;
+    char **ids = calloc(res->n_devices, sizeof(*ids));
+    double worst = -1;
+
+    for (size_t d = 0; ids && d < res->n_devices; d++)
+        ids[d] = res->devices[d].id;
+    for (size_t size = 1; ids && size <= res->n_devices; size++) {
+        double t;
+
+        for (size_t c = 0; c < PLUGIN_MAX_CONTAINER_REQUESTS; c++) {
+            v1beta1__container_preferred_allocation_request__init(&cr[c]);
+            cr[c].available_deviceids = ids;
+            cr[c].n_available_deviceids = res->n_devices;
+            cr[c].allocation_size = (int32_t)size;
+            ptrs[c] = &cr[c];
+        }
+        req.container_requests = ptrs;
+        req.n_container_requests = PLUGIN_MAX_CONTAINER_REQUESTS;
+        t = time_request(inv, PLUGIN_UNARY_PREFERRED, &req.base);
+        if (t > worst) {
+            worst = t;
+            *ret_size = size;
+        }
+    }
+    free(ids);
+    return worst;
+}
+
+/* Allocate: every GPU, split over the most container requests. */
+static double
+worst_allocate(const struct inv_resource *res, const struct inventory *inv)
+{
+    V1beta1__ContainerAllocateRequest cr[PLUGIN_MAX_CONTAINER_REQUESTS];
+    V1beta1__ContainerAllocateRequest *ptrs[PLUGIN_MAX_CONTAINER_REQUESTS];
+    V1beta1__AllocateRequest req = V1BETA1__ALLOCATE_REQUEST__INIT;
+    size_t per = res->n_devices / PLUGIN_MAX_CONTAINER_REQUESTS;
+    char **ids = calloc(res->n_devices, sizeof(*ids));
+    double t;
+
+    if (!ids || per == 0) {
+        free(ids);
+        return -1;
+    }
+    for (size_t d = 0; d < res->n_devices; d++)
+        ids[d] = res->devices[d].id;
+    for (size_t c = 0; c < PLUGIN_MAX_CONTAINER_REQUESTS; c++) {
+        v1beta1__container_allocate_request__init(&cr[c]);
+        cr[c].devices_ids = ids + c * per;
+        cr[c].n_devices_ids = per;
+        ptrs[c] = &cr[c];
+    }
+    req.container_requests = ptrs;
+    req.n_container_requests = PLUGIN_MAX_CONTAINER_REQUESTS;
+    t = time_request(inv, PLUGIN_UNARY_ALLOCATE, &req.base);
+    free(ids);
+    return t;
+}
+
+BENCH(request_worst_case)
+{
+    struct inventory *inv;
+    int ri;
+    size_t size = 0;
+    double pref, alloc;
+
+    log_set_level(LOG_LEVEL_ERROR);
+    inv = large_inventory();
+    ri = inv ? inventory_find_resource(inv, "nvidia.com/pgpu") : -1;
+    if (ri < 0) {
+        inventory_unref(inv);
+        return 1;
+    }
+    pref = worst_preferred(&inv->resources[ri], inv, &size);
+    alloc = worst_allocate(&inv->resources[ri], inv);
+    printf("preferred_worst_ms=%.2f size=%zu containers=%d gpus=%zu\n", pref, size,
+           PLUGIN_MAX_CONTAINER_REQUESTS, inv->resources[ri].n_devices);
+    printf("allocate_worst_ms=%.2f containers=%d gpus=%zu\n", alloc,
+           PLUGIN_MAX_CONTAINER_REQUESTS, inv->resources[ri].n_devices);
+    inventory_unref(inv);
+    return pref < 0 || alloc < 0;
+}
