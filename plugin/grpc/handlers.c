@@ -216,7 +216,7 @@ allocate_one(const char *resource, const struct inventory *inv, int res,
                  plugin_status_name(rep->code), log_quote(err.msg, (char[600]){0}, 600));
         return;
     }
-    *out = pb_container_allocation_new(s->resource, alloc);
+    *out = pb_container_allocation_new(resource, alloc);
     if (!*out) {
         reply_error(rep, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
         return;
