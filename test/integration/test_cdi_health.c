@@ -20,7 +20,8 @@
  * limit), retries with backoff and recovers by itself; a spec removed or
  * altered by someone else is rewritten on the next rescan; nothing is
  * written before a fatal start error; libgrpc's own lines and kubelet dir
- * errors come in the daemon's key=value log. */
+ * errors come in the daemon's key=value log; another stack's GPU is not
+ * advertised. */
 
 #define CH_FIXTURE "hgx-h100-iommufd"
 #define CH_PGPU "nvidia.com/pgpu"
@@ -37,22 +38,29 @@ ch_path(const char *dir, const char *name)
     return p;
 }
 
-/* $KGDP_BIN serve on the fixture with the given kubelet and CDI dirs; one
+/* $KGDP_BIN serve on fixture with the given kubelet and CDI dirs; one
  * extra flag or NULL. */
 static void
-ch_spawn(struct harness *h, const char *kubelet_dir, const char *cdi_dir, const char *extra)
+ch_spawn_on(struct harness *h, const char *fixture, const char *kubelet_dir, const char *cdi_dir,
+            const char *extra)
 {
     const char *bin = getenv("KGDP_BIN"), *base = getenv("KGDP_FIXTURES");
     _cleanup_free_ char *sys = NULL, *dev = NULL;
 
     CU_ASSERT_FATAL(bin && base && access(bin, X_OK) == 0);
-    CU_ASSERT_FATAL(asprintf(&sys, "%s/%s/sys", base, CH_FIXTURE) > 0 &&
-                    asprintf(&dev, "%s/%s/dev", base, CH_FIXTURE) > 0);
+    CU_ASSERT_FATAL(asprintf(&sys, "%s/%s/sys", base, fixture) > 0 &&
+                    asprintf(&dev, "%s/%s/dev", base, fixture) > 0);
     char *argv[] = {(char *)bin,   "serve",       "--sysfs-root",     sys,
                     "--dev-root",  dev,           "--kubelet-dir",    (char *)kubelet_dir,
                     "--cdi-dir",   (char *)cdi_dir, "--log-level",    "debug",
                     (char *)extra, NULL};
     CU_ASSERT_EQUAL_FATAL(tproc_spawn_daemon(argv, h->log, NULL, &h->pid), 0);
+}
+
+static void
+ch_spawn(struct harness *h, const char *kubelet_dir, const char *cdi_dir, const char *extra)
+{
+    ch_spawn_on(h, CH_FIXTURE, kubelet_dir, cdi_dir, extra);
 }
 
 static void
@@ -340,8 +348,58 @@ test_grpc_log(void)
     harness_fini(&h);
 }
 
+/* Lines of the log holding both words. */
+static int
+ch_log_count(const struct harness *h, const char *a, const char *b)
+{
+    _cleanup_fclose_ FILE *f = fopen(h->log, "re");
+    char line[4096];
+    int n = 0;
+
+    while (f && fgets(line, sizeof(line), f))
+        n += strstr(line, a) && strstr(line, b);
+    return n;
+}
+
+/* Count only ours, on the mixed host: the GPU on the nvidia driver is not
+ * advertised and the log says so once (not again on each rescan); the one
+ * without a driver is listed Unhealthy. */
+static void
+test_another_stacks_gpu(void)
+{
+    struct harness h;
+    V1beta1__ListAndWatchResponse *list = NULL;
+    bool listed = false, waiting = false;
+    long end;
+
+    CU_ASSERT_EQUAL_FATAL(harness_init(&h), 0);
+    CU_ASSERT_EQUAL_FATAL(harness_start_sim(&h), 0);
+    ch_spawn_on(&h, "mixed", h.kubelet_dir, h.cdi_dir, NULL);
+    CU_ASSERT_EQUAL_FATAL(ksim_wait_lists(h.sim, CH_PGPU, 1, CH_WAIT_MS * tproc_factor()), 0);
+    CU_ASSERT_EQUAL_FATAL(ksim_last_list(h.sim, CH_PGPU, &list, NULL), 0);
+    for (size_t i = 0; i < list->n_devices; i++) {
+        listed |= strcmp(list->devices[i]->id, "0000:31:00.0") == 0;
+        waiting |= strcmp(list->devices[i]->id, "0000:f1:00.0") == 0 &&
+                   strcmp(list->devices[i]->health, "Unhealthy") == 0;
+    }
+    protobuf_c_message_free_unpacked(&list->base, NULL);
+    CU_ASSERT_FALSE(listed);
+    CU_ASSERT_TRUE(waiting);
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(kill(h.pid, SIGHUP), 0);
+        end = tproc_now_ms() + CH_WAIT_MS * tproc_factor();
+        while (ch_log_count(&h, "event=rescan", "reason=request") <= i && tproc_now_ms() < end)
+            usleep(20000);
+    }
+    CU_ASSERT_EQUAL(ch_log_count(&h, "event=rescan", "reason=request"), 2);
+    CU_ASSERT_EQUAL(ch_log_count(&h, "event=not_advertised", "id=0000:31:00.0 driver=nvidia"), 1);
+    ch_stop(&h);
+    harness_fini(&h);
+}
+
 TEST_SUITE(cdi_health, NULL, NULL, {"CDI dir not a directory, then fixed", test_not_a_directory},
            {"file size limit; spec removed and altered", test_file_size_limit},
            {"read-only, then full, then room", test_read_only_and_full},
            {"fatal start writes no CDI file", test_fatal_start_writes_nothing},
-           {"libgrpc lines in the key=value log", test_grpc_log})
+           {"libgrpc lines in the key=value log", test_grpc_log},
+           {"another stack's GPU is not advertised", test_another_stacks_gpu})
