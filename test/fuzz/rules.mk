@@ -16,6 +16,9 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter $(FUZZ_SAN)
 	-fsanitize=fuzzer-no-link $(TEST_CFLAGS) -MMD -MP
 FUZZ_LIB_SRC := $(LAYER_SRC) $(GEN)
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(filter %.c,$(FUZZ_LIB_SRC)))
+FUZZ_MAIN_OBJ := $(patsubst %,$(FUZZ_DIR)/obj/test/fuzz/%.o,$(FUZZ_ALL))
+# Kept between runs (make would delete them as intermediates of fuzz_%).
+.SECONDARY: $(FUZZ_MAIN_OBJ)
 
 $(FUZZ_DIR)/obj/%.o: %.c | $(GEN)
 	@mkdir -p $(dir $@)
