@@ -243,9 +243,38 @@ test_our_kinds(void)
     cdi_t_rmdir(dir);
 }
 
+/* A spec that cannot be written (its name taken by a directory) is reported
+ * as failed with the reason, and the other spec is still written. */
+static void
+test_one_spec_fails(void)
+{
+    char *dir = cdi_t_tempdir();
+    _cleanup_free_ char *blocker = NULL;
+    struct cdi_report rep = {0};
+
+    CU_ASSERT_FATAL(dir != NULL);
+    CU_ASSERT_FATAL(asprintf(&blocker, "%s/%s", dir, PGPU_FILE) > 0);
+    CU_ASSERT_EQUAL_FATAL(mkdir(blocker, 0755), 0);
+    CU_ASSERT_EQUAL(sync_table(dir, both, 2, false, &rep), 0);
+    CU_ASSERT_EQUAL(rep.n_written, 1);
+    CU_ASSERT(cdi_t_exists(dir, NVSW_FILE));
+    CU_ASSERT_EQUAL_FATAL(rep.n_failed, 1);
+    CU_ASSERT_STRING_EQUAL(rep.failed[0].kind, "nvidia.com/pgpu");
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep.failed[0].error, PGPU_FILE));
+    CU_ASSERT_EQUAL(cdi_t_count(dir), 2); /* the blocker and nvswitch; no temp file */
+    cdi_report_clear(&rep);
+    CU_ASSERT_EQUAL(rmdir(blocker), 0);
+    CU_ASSERT_EQUAL(sync_table(dir, both, 2, false, &rep), 0);
+    CU_ASSERT_EQUAL(rep.n_failed, 0);
+    CU_ASSERT_EQUAL(rep.n_written, 1);
+    cdi_report_clear(&rep);
+    cdi_t_rmdir(dir);
+}
+
 TEST_SUITE(cdi_dir, NULL, NULL, {"our kinds", test_our_kinds},
            {"mode 0644, no temp file left", test_write_mode_no_temp},
            {"unchanged input keeps mtime", test_unchanged_keeps_mtime},
            {"stale specs and temp files removed", test_stale_removal},
            {"conflicts reported, ours yields", test_conflicts_reported},
-           {"takeover replaces foreign specs", test_takeover}, {"errors", test_errors})
+           {"takeover replaces foreign specs", test_takeover}, {"errors", test_errors},
+           {"one spec fails, the other is written", test_one_spec_fails})
