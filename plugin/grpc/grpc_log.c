@@ -12,10 +12,16 @@ grpc_log_line(gpr_log_func_args *args)
     enum log_level level;
 
     switch (args->severity) {
-    case GPR_LOG_SEVERITY_DEBUG: level = LOG_LEVEL_DEBUG; break;
-    case GPR_LOG_SEVERITY_INFO: level = LOG_LEVEL_INFO; break;
+    case GPR_LOG_SEVERITY_DEBUG:
+        level = LOG_LEVEL_DEBUG;
+        break;
+    case GPR_LOG_SEVERITY_INFO:
+        level = LOG_LEVEL_INFO;
+        break;
     case GPR_LOG_SEVERITY_ERROR:
-    default: level = LOG_LEVEL_ERROR; break;
+    default:
+        level = LOG_LEVEL_ERROR;
+        break;
     }
     file = file ? file + 1 : args->file;
     log_event(level, "grpc", "file=%s line=%d msg=%s",

@@ -117,9 +117,8 @@ preferred_one(const struct inventory *inv, int res,
 {
     struct topo_error err = TOPO_ERROR_INIT;
     size_t n_avail = 0;
-    _cleanup_free_ const char **avail =
-        known_ids(&inv->resources[res], cr->available_deviceids, cr->n_available_deviceids,
-                  &n_avail);
+    _cleanup_free_ const char **avail = known_ids(&inv->resources[res], cr->available_deviceids,
+                                                  cr->n_available_deviceids, &n_avail);
     char **ids = NULL;
     size_t n = 0;
     int r;
@@ -128,10 +127,9 @@ preferred_one(const struct inventory *inv, int res,
         reply_error(rep, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
         return;
     }
-    r = inventory_preferred(inv, (size_t)res, avail, n_avail,
-                            (const char *const *)cr->must_include_deviceids,
-                            cr->n_must_include_deviceids, (size_t)cr->allocation_size, &ids, &n,
-                            &err);
+    r = inventory_preferred(
+        inv, (size_t)res, avail, n_avail, (const char *const *)cr->must_include_deviceids,
+        cr->n_must_include_deviceids, (size_t)cr->allocation_size, &ids, &n, &err);
     if (r < 0) {
         reply_error(rep, plugin_status_from_errno(r), err.msg);
         return;
@@ -259,8 +257,8 @@ handle_allocate(const char *resource, const struct inventory *inv, int res, cons
     struct topo_error err = TOPO_ERROR_INIT;
     V1beta1__AllocateRequest *req = NULL;
 
-    if (unpack(&v1beta1__allocate_request__descriptor, data, len, (ProtobufCMessage **)&req,
-               rep) < 0 ||
+    if (unpack(&v1beta1__allocate_request__descriptor, data, len, (ProtobufCMessage **)&req, rep) <
+            0 ||
         plugin_request_check_allocate(req, &err) < 0) {
         if (err.code)
             reply_error(rep, plugin_status_from_errno(err.code), err.msg);
@@ -298,11 +296,21 @@ plugin_handle_request(const char *resource, const struct inventory *inv, enum pl
         return;
     }
     switch (m) {
-    case PLUGIN_UNARY_OPTIONS: handle_options(rep); break;
-    case PLUGIN_UNARY_PREFERRED: handle_preferred(resource, inv, res, data, len, rep); break;
-    case PLUGIN_UNARY_ALLOCATE: handle_allocate(resource, inv, res, data, len, rep); break;
-    case PLUGIN_UNARY_PRESTART: handle_prestart(data, len, rep); break;
-    default: reply_error(rep, GRPC_STATUS_INTERNAL, "not a unary method"); break;
+    case PLUGIN_UNARY_OPTIONS:
+        handle_options(rep);
+        break;
+    case PLUGIN_UNARY_PREFERRED:
+        handle_preferred(resource, inv, res, data, len, rep);
+        break;
+    case PLUGIN_UNARY_ALLOCATE:
+        handle_allocate(resource, inv, res, data, len, rep);
+        break;
+    case PLUGIN_UNARY_PRESTART:
+        handle_prestart(data, len, rep);
+        break;
+    default:
+        reply_error(rep, GRPC_STATUS_INTERNAL, "not a unary method");
+        break;
     }
 }
 
@@ -311,13 +319,22 @@ static int
 unary_of(enum plugin_method m, enum plugin_unary *ret)
 {
     switch (m) {
-    case PLUGIN_M_OPTIONS: *ret = PLUGIN_UNARY_OPTIONS; return 0;
-    case PLUGIN_M_PREFERRED: *ret = PLUGIN_UNARY_PREFERRED; return 0;
-    case PLUGIN_M_ALLOCATE: *ret = PLUGIN_UNARY_ALLOCATE; return 0;
-    case PLUGIN_M_PRESTART: *ret = PLUGIN_UNARY_PRESTART; return 0;
+    case PLUGIN_M_OPTIONS:
+        *ret = PLUGIN_UNARY_OPTIONS;
+        return 0;
+    case PLUGIN_M_PREFERRED:
+        *ret = PLUGIN_UNARY_PREFERRED;
+        return 0;
+    case PLUGIN_M_ALLOCATE:
+        *ret = PLUGIN_UNARY_ALLOCATE;
+        return 0;
+    case PLUGIN_M_PRESTART:
+        *ret = PLUGIN_UNARY_PRESTART;
+        return 0;
     case PLUGIN_M_LIST_WATCH:
     case PLUGIN_M_COUNT:
-    default: return -EINVAL;
+    default:
+        return -EINVAL;
     }
 }
 

@@ -38,10 +38,16 @@ wire_skip(struct wire *w, unsigned t)
     size_t n;
 
     switch (t) {
-    case 0: return wire_varint(w, &v);
-    case 1: n = 8; break;
-    case 5: n = 4; break;
-    default: return -EBADMSG; /* groups and unknown types: the decoder decides */
+    case 0:
+        return wire_varint(w, &v);
+    case 1:
+        n = 8;
+        break;
+    case 5:
+        n = 4;
+        break;
+    default:
+        return -EBADMSG; /* groups and unknown types: the decoder decides */
     }
     if ((size_t)(w->end - w->p) < n)
         return -EBADMSG;
@@ -67,8 +73,9 @@ check_message(const ProtobufCMessageDescriptor *desc, struct wire w, unsigned de
         }
         if (wire_varint(&w, &len) < 0 || len > (uint64_t)(w.end - w.p))
             return 0;
-        f = key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3))
-                                   : NULL;
+        f = key >> 3 <= UINT32_MAX
+                ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3))
+                : NULL;
         if (f && f->type == PROTOBUF_C_TYPE_STRING && (nul = memchr(w.p, 0, (size_t)len)))
             return topo_error_set(err, -EINVAL,
                                   "%s.%s holds a NUL byte at position %zu of a %zu-byte string; "
@@ -118,10 +125,12 @@ check_twice(struct named_id *ids, size_t n, const char *what, struct topo_error 
         if (strcmp(ids[i - 1].id, ids[i].id) != 0)
             continue;
         if (ids[i - 1].container == ids[i].container)
-            return topo_error_set(err, -EINVAL, "device %s is named twice in %s of container "
+            return topo_error_set(err, -EINVAL,
+                                  "device %s is named twice in %s of container "
                                   "request %zu; name each device once",
                                   ids[i].id, what, ids[i].container);
-        return topo_error_set(err, -EINVAL, "device %s is named by container requests %zu and "
+        return topo_error_set(err, -EINVAL,
+                              "device %s is named by container requests %zu and "
                               "%zu; a device can go to one container only",
                               ids[i].id, ids[i - 1].container, ids[i].container);
     }
@@ -132,11 +141,13 @@ static int
 check_containers(const char *what, size_t n, struct topo_error *err)
 {
     if (n == 0)
-        return topo_error_set(err, -EINVAL, "%s has no container requests; send one per "
+        return topo_error_set(err, -EINVAL,
+                              "%s has no container requests; send one per "
                               "container",
                               what);
     if (n > PLUGIN_MAX_CONTAINER_REQUESTS)
-        return topo_error_set(err, -EINVAL, "%s has %zu container requests; at most %d are "
+        return topo_error_set(err, -EINVAL,
+                              "%s has %zu container requests; at most %d are "
                               "accepted (the kubelet sends one)",
                               what, n, PLUGIN_MAX_CONTAINER_REQUESTS);
     return 0;
@@ -154,7 +165,8 @@ plugin_request_check_allocate(const V1beta1__AllocateRequest *req, struct topo_e
     for (size_t c = 0; c < req->n_container_requests; c++)
         total += req->container_requests[c]->n_devices_ids;
     if (total > PLUGIN_MAX_REQUEST_IDS)
-        return topo_error_set(err, -EINVAL, "AllocateRequest names %zu device IDs; at most %d "
+        return topo_error_set(err, -EINVAL,
+                              "AllocateRequest names %zu device IDs; at most %d "
                               "are accepted",
                               total, PLUGIN_MAX_REQUEST_IDS);
     ids = calloc(total ? total : 1, sizeof(*ids));
@@ -168,13 +180,13 @@ plugin_request_check_allocate(const V1beta1__AllocateRequest *req, struct topo_e
 
 /* One list of one container request: the cap, and no ID twice. */
 static int
-check_list(char *const *list, size_t n, const char *what, size_t container,
-           struct topo_error *err)
+check_list(char *const *list, size_t n, const char *what, size_t container, struct topo_error *err)
 {
     _cleanup_free_ struct named_id *ids = NULL;
 
     if (n > PLUGIN_MAX_REQUEST_IDS)
-        return topo_error_set(err, -EINVAL, "container request %zu lists %zu %s; at most %d are "
+        return topo_error_set(err, -EINVAL,
+                              "container request %zu lists %zu %s; at most %d are "
                               "accepted",
                               container, n, what, PLUGIN_MAX_REQUEST_IDS);
     ids = calloc(n ? n : 1, sizeof(*ids));
@@ -195,7 +207,8 @@ plugin_request_check_preferred(const V1beta1__PreferredAllocationRequest *req,
         const V1beta1__ContainerPreferredAllocationRequest *cr = req->container_requests[c];
 
         if (cr->allocation_size < 0 || cr->allocation_size > PLUGIN_MAX_REQUEST_IDS)
-            return topo_error_set(err, -EINVAL, "container request %zu asks for %d devices; "
+            return topo_error_set(err, -EINVAL,
+                                  "container request %zu asks for %d devices; "
                                   "allocation_size must be 1 to %d",
                                   c + 1, cr->allocation_size, PLUGIN_MAX_REQUEST_IDS);
         r = check_list(cr->available_deviceids, cr->n_available_deviceids, "available_deviceIDs",

@@ -36,8 +36,11 @@ large_inventory(void)
     const char *base = getenv("KGDP_FIXTURES");
     char sys[4096], dev[4096];
     struct topo_scan_options so = {.sysfs_root = sys, .dev_root = dev};
-    struct inv_policy p = {.domain = "nvidia.com", .gpu_alias = "pgpu",
-                           .nvswitch_alias = "nvswitch", .sysfs_root = sys, .dev_root = dev};
+    struct inv_policy p = {.domain = "nvidia.com",
+                           .gpu_alias = "pgpu",
+                           .nvswitch_alias = "nvswitch",
+                           .sysfs_root = sys,
+                           .dev_root = dev};
     struct topo_error err = TOPO_ERROR_INIT;
     struct topo_host *host = NULL;
     struct inventory *inv = NULL;

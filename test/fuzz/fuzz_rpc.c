@@ -19,8 +19,11 @@ load(const char *base)
 {
     char sys[4096], dev[4096];
     struct topo_scan_options so = {.sysfs_root = sys, .dev_root = dev};
-    struct inv_policy p = {.domain = "nvidia.com", .gpu_alias = "pgpu",
-                           .nvswitch_alias = "nvswitch", .sysfs_root = sys, .dev_root = dev};
+    struct inv_policy p = {.domain = "nvidia.com",
+                           .gpu_alias = "pgpu",
+                           .nvswitch_alias = "nvswitch",
+                           .sysfs_root = sys,
+                           .dev_root = dev};
     struct topo_error err = TOPO_ERROR_INIT;
     struct topo_host *host = NULL;
     int r;
@@ -64,7 +67,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     m = (enum plugin_unary)(data[0] & 3);
-    resource = (data[0] & 4) ? "nvidia.com/none" : inv->resources[(data[0] >> 3) % inv->n_resources].name;
+    resource =
+        (data[0] & 4) ? "nvidia.com/none" : inv->resources[(data[0] >> 3) % inv->n_resources].name;
     plugin_handle_request(resource, inv, m, size > 1 ? data + 1 : NULL, size - 1, &rep);
     if (rep.code == GRPC_STATUS_OK && !rep.data)
         abort(); /* an answer without a body */

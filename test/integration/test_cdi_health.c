@@ -50,10 +50,10 @@ ch_spawn_on(struct harness *h, const char *fixture, const char *kubelet_dir, con
     CU_ASSERT_FATAL(bin && base && access(bin, X_OK) == 0);
     CU_ASSERT_FATAL(asprintf(&sys, "%s/%s/sys", base, fixture) > 0 &&
                     asprintf(&dev, "%s/%s/dev", base, fixture) > 0);
-    char *argv[] = {(char *)bin,   "serve",       "--sysfs-root",     sys,
-                    "--dev-root",  dev,           "--kubelet-dir",    (char *)kubelet_dir,
-                    "--cdi-dir",   (char *)cdi_dir, "--log-level",    "debug",
-                    (char *)extra, NULL};
+    char *argv[] = {
+        (char *)bin,   "serve",         "--sysfs-root",      sys,         "--dev-root",
+        dev,           "--kubelet-dir", (char *)kubelet_dir, "--cdi-dir", (char *)cdi_dir,
+        "--log-level", "debug",         (char *)extra,       NULL};
     CU_ASSERT_EQUAL_FATAL(tproc_spawn_daemon(argv, h->log, NULL, &h->pid), 0);
 }
 

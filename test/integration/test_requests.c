@@ -23,8 +23,8 @@ expect(struct harness *h, const char *method, const ProtobufCMessage *req, grpc_
     grpc_status_code status = GRPC_STATUS_UNKNOWN;
     char *msg = NULL;
 
-    CU_ASSERT_EQUAL_FATAL(ksim_call(h->sim, PGPU->name, method, req, NULL,
-                                    CALL_MS * tproc_factor(), NULL, &status, &msg),
+    CU_ASSERT_EQUAL_FATAL(ksim_call(h->sim, PGPU->name, method, req, NULL, CALL_MS * tproc_factor(),
+                                    NULL, &status, &msg),
                           0);
     if (status != code || (want && (!msg || !strstr(msg, want))))
         fprintf(stderr, "\n%s: status %d (want %d) message \"%s\" (want \"%s\")\n", method,
@@ -98,9 +98,10 @@ test_allocate_nul(void)
 {
     static const char id[] = "0000:18:00.0\0garbage";
     uint8_t inner[3 + sizeof(id) - 1];
-    ProtobufCMessageUnknownField field = {
-        .tag = 1, .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED, .len = sizeof(inner),
-        .data = inner};
+    ProtobufCMessageUnknownField field = {.tag = 1,
+                                          .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
+                                          .len = sizeof(inner),
+                                          .data = inner};
     V1beta1__AllocateRequest req = V1BETA1__ALLOCATE_REQUEST__INIT;
     struct harness h;
 

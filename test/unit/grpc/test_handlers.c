@@ -42,9 +42,8 @@ test_preferred_counts(void)
     struct plugin_reply rep;
 
     log_set_level(LOG_LEVEL_ERROR);
-    CU_ASSERT_EQUAL_FATAL(alloc_fixture_open(&fx, "hgx-h200-legacy", INV_MODE_PASSTHROUGH,
-                                             "pgpu", "nvswitch"),
-                          0);
+    CU_ASSERT_EQUAL_FATAL(
+        alloc_fixture_open(&fx, "hgx-h200-legacy", INV_MODE_PASSTHROUGH, "pgpu", "nvswitch"), 0);
     /* the four switches share one IOMMU group: one alone never fits */
     preferred(fx.inv, "nvidia.com/nvswitch", avail, ARRAY_SIZE(avail), 1, &rep);
     CU_ASSERT_EQUAL(rep.code, GRPC_STATUS_FAILED_PRECONDITION);

@@ -25,22 +25,41 @@ test_strings(void)
 {
     static const struct wire_case cases[] = {
         {"clean ID", &v1beta1__container_allocate_request__descriptor,
-         W("\x0a\x0c" "0000:18:00.0"), 0, NULL},
+         W("\x0a\x0c"
+           "0000:18:00.0"),
+         0, NULL},
         {"NUL in ID", &v1beta1__container_allocate_request__descriptor,
-         W("\x0a\x0e" "0000:18:00.0\0x"), -EINVAL,
+         W("\x0a\x0e"
+           "0000:18:00.0\0x"),
+         -EINVAL,
          "ContainerAllocateRequest.devices_ids holds a NUL byte at position 12 of a 14-byte"},
         {"NUL two levels down", &v1beta1__allocate_request__descriptor,
-         W("\x0a\x04" "\x0a\x02" "a\0"), -EINVAL, "devices_ids holds a NUL byte at position 1"},
+         W("\x0a\x04"
+           "\x0a\x02"
+           "a\0"),
+         -EINVAL, "devices_ids holds a NUL byte at position 1"},
         {"NUL in must_include after a varint", &v1beta1__preferred_allocation_request__descriptor,
-         W("\x0a\x07" "\x18\x02" "\x12\x03" "\0ab"), -EINVAL,
+         W("\x0a\x07"
+           "\x18\x02"
+           "\x12\x03"
+           "\0ab"),
+         -EINVAL,
          "ContainerPreferredAllocationRequest.must_include_deviceIDs holds a NUL byte at "
          "position 0"},
         {"NUL in an unknown field", &v1beta1__allocate_request__descriptor,
-         W("\x7a\x02" "\0\0"), 0, NULL},
+         W("\x7a\x02"
+           "\0\0"),
+         0, NULL},
         {"fixed64 and fixed32 skipped", &v1beta1__allocate_request__descriptor,
-         W("\x79" "\0\0\0\0\0\0\0\0" "\x7d" "\0\0\0\0"), 0, NULL},
-        {"length past the end", &v1beta1__allocate_request__descriptor, W("\x0a\x7f" "\0"), 0,
-         NULL},
+         W("\x79"
+           "\0\0\0\0\0\0\0\0"
+           "\x7d"
+           "\0\0\0\0"),
+         0, NULL},
+        {"length past the end", &v1beta1__allocate_request__descriptor,
+         W("\x0a\x7f"
+           "\0"),
+         0, NULL},
         {"truncated varint", &v1beta1__allocate_request__descriptor, W("\x0a\xff"), 0, NULL},
         {"group", &v1beta1__allocate_request__descriptor, W("\x0b\x0a\x01\0"), 0, NULL},
     };
@@ -56,9 +75,8 @@ test_strings(void)
         if (cases[i].msg)
             CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, cases[i].msg));
     }
-    CU_ASSERT_EQUAL(plugin_request_check_strings(&v1beta1__allocate_request__descriptor, NULL, 0,
-                                                 NULL),
-                    0);
+    CU_ASSERT_EQUAL(
+        plugin_request_check_strings(&v1beta1__allocate_request__descriptor, NULL, 0, NULL), 0);
 }
 
 static void
