@@ -70,7 +70,7 @@ int
 cmd_serve(const struct plugin_options *o)
 {
     struct serve_loader l = {0};
-    struct plugin_source src = {.load = scan, .sync = sync_outputs, .ctx = &l};
+    struct plugin_source src = {.load = scan, .sync = sync_outputs, .ctx = &l, .sync_dir = o->cdi_dir};
     int status;
 
     if (plugin_nfd_init(&l.nfd, o->nfd_dir,

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "plugin/daemon/serve.h"
+#include "plugin/events/dir_watch.h"
 #include "plugin/events/kubelet_watch.h"
 #include "plugin/events/monitor.h"
 #include "plugin/events/rescan.h"
@@ -26,6 +27,7 @@ struct daemon {
     struct plugin_monitor *mon;
     struct plugin_rescan *rescan;
     struct uevent_monitor *uev;
+    struct plugin_dir_watch *dirw;
 };
 
 /* Every socket path must fit before anything is started. */
@@ -71,6 +73,28 @@ start_uevents(struct plugin_rescan *rescan)
     return m;
 }
 
+/* Someone changed the dir our sync writes into: rescan (and sync) now. */
+static void
+on_dir_change(void *ctx)
+{
+    plugin_rescan_request(ctx);
+}
+
+/* Without the watch, the periodic rescan still rewrites what is ours:
+ * warn and go on. */
+static struct plugin_dir_watch *
+start_dir_watch(const char *dir, struct plugin_rescan *rescan)
+{
+    struct topo_error err = TOPO_ERROR_INIT;
+    struct plugin_dir_watch *w = NULL;
+
+    if (!dir)
+        return NULL;
+    if (plugin_dir_watch_start(dir, on_dir_change, rescan, &w, &err) < 0)
+        log_warn("dir_watch_unavailable", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
+    return w;
+}
+
 static int
 start_sources(struct daemon *d, const struct plugin_options *o, const struct plugin_source *src,
               struct inventory *inv, bool retry, int sig_fd, int watch_fd)
@@ -87,6 +111,7 @@ start_sources(struct daemon *d, const struct plugin_options *o, const struct plu
     }
     plugin_runtime_set_rescan(d->loop, d->rescan);
     d->uev = start_uevents(d->rescan);
+    d->dirw = start_dir_watch(src->sync_dir, d->rescan);
     return 0;
 }
 
@@ -97,6 +122,7 @@ stop_all(struct daemon *d)
     plugin_runtime_close(d->loop);
     plugin_monitor_stop(d->mon);
     uevent_monitor_stop(d->uev);
+    plugin_dir_watch_stop(d->dirw);
     plugin_runtime_set_rescan(d->loop, NULL);
     plugin_rescan_stop(d->rescan);
     plugin_runtime_destroy(d->loop);

@@ -22,11 +22,14 @@ typedef int (*plugin_inventory_loader)(const struct plugin_options *o, void *ctx
 typedef int (*plugin_inventory_sync)(const struct plugin_options *o, void *ctx,
                                      struct inventory *inv);
 
-/* Where the daemon's snapshots come from; sync may be NULL. */
+/* Where the daemon's snapshots come from; sync may be NULL. sync_dir,
+ * when set, is the directory sync writes into: a change there by someone
+ * else triggers a rescan (and so a sync) at once. */
 struct plugin_source {
     plugin_inventory_loader load;
     plugin_inventory_sync sync;
     void *ctx;
+    const char *sync_dir;
 };
 
 /* Retries of a failed sync: after RESCAN_RETRY_FIRST_MS, doubling up to

@@ -174,8 +174,8 @@ test_file_size_limit(void)
     spec = ch_path(h.cdi_dir, CH_PGPU_SPEC);
     ch_start(&h, h.cdi_dir);
     CU_ASSERT_TRUE_FATAL(ch_wait_health(&h, CH_PGPU, true));
+    ch_set_fsize(h.pid, 64); /* first: the CDI dir watch may rescan at once */
     CU_ASSERT_EQUAL(unlink(spec), 0);
-    ch_set_fsize(h.pid, 64);
     CU_ASSERT_EQUAL(kill(h.pid, SIGHUP), 0);
     CU_ASSERT_TRUE(ch_wait_health(&h, CH_PGPU, false));
     CU_ASSERT_TRUE(ch_healthy(&h, CH_NVSWITCH) > 0); /* its spec is in place */
@@ -397,9 +397,62 @@ test_another_stacks_gpu(void)
     harness_fini(&h);
 }
 
+/* Wait until path holds exactly want (NULL: exists). */
+static bool
+ch_wait_content(const char *path, const char *want)
+{
+    long end = tproc_now_ms() + CH_WAIT_MS * tproc_factor();
+
+    for (;;) {
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+
+        if (f && (!want || (getdelim(&text, &len, '\0', f) > 0 && strcmp(text, want) == 0)))
+            return true;
+        if (tproc_now_ms() >= end)
+            return false;
+        usleep(20000);
+    }
+}
+
+/* Without any signal and long before the periodic rescan (60 s), a spec
+ * that someone else removes or alters is rewritten: the daemon watches the
+ * CDI dir. Its own writes do not keep it rescanning. */
+static void
+test_rewritten_at_once(void)
+{
+    struct harness h;
+    _cleanup_free_ char *spec = NULL, *before = NULL;
+    _cleanup_fclose_ FILE *f = NULL;
+    size_t len = 0;
+    int rescans;
+
+    CU_ASSERT_EQUAL_FATAL(harness_init(&h), 0);
+    spec = ch_path(h.cdi_dir, CH_PGPU_SPEC);
+    ch_start(&h, h.cdi_dir);
+    f = fopen(spec, "re");
+    CU_ASSERT_FATAL(f && getdelim(&before, &len, '\0', f) > 0);
+    CU_ASSERT_EQUAL(unlink(spec), 0);
+    CU_ASSERT_TRUE(ch_wait_content(spec, before));
+    fclose(TAKE_PTR(f));
+    f = fopen(spec, "we");
+    CU_ASSERT_FATAL(f && fputs("{}\n", f) >= 0);
+    fclose(TAKE_PTR(f));
+    CU_ASSERT_TRUE(ch_wait_content(spec, before));
+    usleep(500000);
+    rescans = ch_log_count(&h, "event=rescan", "reason=");
+    usleep(1500000);
+    CU_ASSERT_EQUAL(ch_log_count(&h, "event=rescan", "reason="), rescans);
+    CU_ASSERT_TRUE(ch_healthy(&h, CH_PGPU) > 0);
+    ch_stop(&h);
+    harness_fini(&h);
+}
+
 TEST_SUITE(cdi_health, NULL, NULL, {"CDI dir not a directory, then fixed", test_not_a_directory},
            {"file size limit; spec removed and altered", test_file_size_limit},
            {"read-only, then full, then room", test_read_only_and_full},
            {"fatal start writes no CDI file", test_fatal_start_writes_nothing},
            {"libgrpc lines in the key=value log", test_grpc_log},
-           {"another stack's GPU is not advertised", test_another_stacks_gpu})
+           {"another stack's GPU is not advertised", test_another_stacks_gpu},
+           {"a removed or altered spec is rewritten at once", test_rewritten_at_once})
