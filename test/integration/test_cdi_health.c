@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,14 +213,26 @@ test_file_size_limit(void)
 }
 
 /* Mounts need root (CI runs as root); elsewhere the test says why it
- * does not run. */
+ * does not run. They are made in a mount namespace of this test process
+ * (and the daemons it starts), so that none outlives it, even when a test
+ * stops half-way. */
 static bool
 ch_can_mount(void)
 {
-    if (geteuid() == 0)
-        return true;
-    fprintf(stderr, "\nnot root: read-only and full file systems are not tested here\n");
-    return false;
+    static int ready; /* 0: not tried, 1: yes, -1: no */
+
+    if (geteuid() != 0) {
+        fprintf(stderr, "\nnot root: read-only and full file systems are not tested here\n");
+        return false;
+    }
+    if (!ready)
+        ready = unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0
+                    ? 1
+                    : -1;
+    if (ready < 0)
+        fprintf(stderr, "\nno private mount namespace: %s\n", strerror(errno));
+    CU_ASSERT_EQUAL(ready, 1);
+    return ready > 0;
 }
 
 /* A small tmpfs at dir. */
