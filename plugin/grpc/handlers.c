@@ -139,7 +139,7 @@ preferred_one(const struct inventory *inv, int res,
 }
 
 static void
-preferred_all(const char *resource, const struct inventory *inv, int res,
+preferred_all(const struct plugin_served *sv, const struct inventory *inv, int res,
               const V1beta1__PreferredAllocationRequest *req, struct plugin_reply *rep)
 {
     V1beta1__PreferredAllocationResponse resp = V1BETA1__PREFERRED_ALLOCATION_RESPONSE__INIT;
@@ -161,12 +161,12 @@ preferred_all(const char *resource, const struct inventory *inv, int res,
         for (size_t i = 0; i < resp.n_container_responses; i++) {
             char buf[1100];
 
-            log_info("preferred", "resource=%s size=%d ids=%s", resource,
+            log_info("preferred", "resource=%s size=%d ids=%s", sv->resource,
                      req->container_requests[i]->allocation_size,
                      ids_field(outs[i].deviceids, outs[i].n_deviceids, buf, sizeof(buf)));
         }
     }
-    plugin_metrics_inc(s->loop->metrics, PLUGIN_CTR_PREFERRED, s->resource,
+    plugin_metrics_inc(sv->metrics, PLUGIN_CTR_PREFERRED, sv->resource,
                        rep->code == GRPC_STATUS_OK ? "ok" : "refused");
     for (size_t i = 0; i < resp.n_container_responses; i++)
         inventory_free_strv(outs[i].deviceids, outs[i].n_deviceids);
@@ -175,8 +175,8 @@ preferred_all(const char *resource, const struct inventory *inv, int res,
 }
 
 static void
-handle_preferred(const char *resource, const struct inventory *inv, int res, const uint8_t *data,
-                 size_t len, struct plugin_reply *rep)
+handle_preferred(const struct plugin_served *sv, const struct inventory *inv, int res,
+                 const uint8_t *data, size_t len, struct plugin_reply *rep)
 {
     struct topo_error err = TOPO_ERROR_INIT;
     V1beta1__PreferredAllocationRequest *req = NULL;
@@ -186,17 +186,17 @@ handle_preferred(const char *resource, const struct inventory *inv, int res, con
         if (plugin_request_check_preferred(req, &err) < 0)
             reply_error(rep, plugin_status_from_errno(err.code), err.msg);
         else
-            preferred_all(resource, inv, res, req, rep);
+            preferred_all(sv, inv, res, req, rep);
     }
     if (rep->code != GRPC_STATUS_OK)
-        log_warn("preferred_refused", "resource=%s code=%s error=%s", resource,
+        log_warn("preferred_refused", "resource=%s code=%s error=%s", sv->resource,
                  plugin_status_name(rep->code), log_quote(rep->message, (char[600]){0}, 600));
     if (req)
         protobuf_c_message_free_unpacked(&req->base, NULL);
 }
 
 static void
-allocate_one(const char *resource, const struct inventory *inv, int res,
+allocate_one(const struct plugin_served *sv, const struct inventory *inv, int res,
              const V1beta1__ContainerAllocateRequest *cr, struct inv_allocation *alloc,
              V1beta1__ContainerAllocateResponse **out, struct plugin_reply *rep)
 {
@@ -207,23 +207,23 @@ allocate_one(const char *resource, const struct inventory *inv, int res,
     r = inventory_allocate(inv, (size_t)res, (const char *const *)cr->devices_ids,
                            cr->n_devices_ids, alloc, &err);
     ids_field(cr->devices_ids, cr->n_devices_ids, buf, sizeof(buf));
-    plugin_metrics_allocation(s->loop->metrics, s->resource, r);
+    plugin_metrics_allocation(sv->metrics, sv->resource, r);
     if (r < 0) {
         reply_error(rep, plugin_status_from_errno(r), err.msg);
-        log_warn("allocate_refused", "resource=%s ids=%s code=%s error=%s", resource, buf,
+        log_warn("allocate_refused", "resource=%s ids=%s code=%s error=%s", sv->resource, buf,
                  plugin_status_name(rep->code), log_quote(err.msg, (char[600]){0}, 600));
         return;
     }
-    *out = pb_container_allocation_new(resource, alloc);
+    *out = pb_container_allocation_new(sv->resource, alloc);
     if (!*out) {
         reply_error(rep, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
         return;
     }
-    log_info("allocate", "resource=%s ids=%s nodes=%zu", resource, buf, alloc->n_nodes);
+    log_info("allocate", "resource=%s ids=%s nodes=%zu", sv->resource, buf, alloc->n_nodes);
 }
 
 static void
-allocate_all(const char *resource, const struct inventory *inv, int res,
+allocate_all(const struct plugin_served *sv, const struct inventory *inv, int res,
              const V1beta1__AllocateRequest *req, struct plugin_reply *rep)
 {
     V1beta1__AllocateResponse resp = V1BETA1__ALLOCATE_RESPONSE__INIT;
@@ -235,7 +235,7 @@ allocate_all(const char *resource, const struct inventory *inv, int res,
         reply_error(rep, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; allocs && resp.container_responses && i < n && rep->code == GRPC_STATUS_OK;
          i++) {
-        allocate_one(resource, inv, res, req->container_requests[i], &allocs[i],
+        allocate_one(sv, inv, res, req->container_requests[i], &allocs[i],
                      &resp.container_responses[i], rep);
         if (resp.container_responses[i])
             resp.n_container_responses = i + 1;
@@ -251,8 +251,8 @@ allocate_all(const char *resource, const struct inventory *inv, int res,
 }
 
 static void
-handle_allocate(const char *resource, const struct inventory *inv, int res, const uint8_t *data,
-                size_t len, struct plugin_reply *rep)
+handle_allocate(const struct plugin_served *sv, const struct inventory *inv, int res,
+                const uint8_t *data, size_t len, struct plugin_reply *rep)
 {
     struct topo_error err = TOPO_ERROR_INIT;
     V1beta1__AllocateRequest *req = NULL;
@@ -262,10 +262,11 @@ handle_allocate(const char *resource, const struct inventory *inv, int res, cons
         plugin_request_check_allocate(req, &err) < 0) {
         if (err.code)
             reply_error(rep, plugin_status_from_errno(err.code), err.msg);
-        log_warn("allocate_refused", "resource=%s code=%s error=%s", resource,
+        plugin_metrics_allocation(sv->metrics, sv->resource, err.code ? err.code : -EBADMSG);
+        log_warn("allocate_refused", "resource=%s code=%s error=%s", sv->resource,
                  plugin_status_name(rep->code), log_quote(rep->message, (char[600]){0}, 600));
     } else {
-        allocate_all(resource, inv, res, req, rep);
+        allocate_all(sv, inv, res, req, rep);
     }
     if (req)
         protobuf_c_message_free_unpacked(&req->base, NULL);
@@ -284,14 +285,16 @@ handle_prestart(const uint8_t *data, size_t len, struct plugin_reply *rep)
 }
 
 void
-plugin_handle_request(const char *resource, const struct inventory *inv, enum plugin_unary m,
-                      const uint8_t *data, size_t len, struct plugin_reply *rep)
+plugin_handle_request(const struct plugin_served *sv, const struct inventory *inv,
+                      enum plugin_unary m, const uint8_t *data, size_t len,
+                      struct plugin_reply *rep)
 {
-    int res = inventory_find_resource(inv, resource);
+    int res = inventory_find_resource(inv, sv->resource);
 
     *rep = (struct plugin_reply){.code = GRPC_STATUS_OK};
     if (m != PLUGIN_UNARY_OPTIONS && m != PLUGIN_UNARY_PRESTART && res < 0) {
-        snprintf(rep->message, sizeof(rep->message), "resource %s is no longer served", resource);
+        snprintf(rep->message, sizeof(rep->message), "resource %s is no longer served",
+                 sv->resource);
         rep->code = GRPC_STATUS_FAILED_PRECONDITION;
         return;
     }
@@ -300,10 +303,10 @@ plugin_handle_request(const char *resource, const struct inventory *inv, enum pl
         handle_options(rep);
         break;
     case PLUGIN_UNARY_PREFERRED:
-        handle_preferred(resource, inv, res, data, len, rep);
+        handle_preferred(sv, inv, res, data, len, rep);
         break;
     case PLUGIN_UNARY_ALLOCATE:
-        handle_allocate(resource, inv, res, data, len, rep);
+        handle_allocate(sv, inv, res, data, len, rep);
         break;
     case PLUGIN_UNARY_PRESTART:
         handle_prestart(data, len, rep);
@@ -359,8 +362,8 @@ plugin_handle_unary(struct plugin_server *s, enum plugin_method m, grpc_call *ca
             flat = grpc_byte_buffer_reader_readall(&reader);
             grpc_byte_buffer_reader_destroy(&reader);
         }
-        plugin_handle_request(s->resource, inv, u, GRPC_SLICE_START_PTR(flat),
-                              GRPC_SLICE_LENGTH(flat), &rep);
+        plugin_handle_request(&(struct plugin_served){s->resource, s->loop->metrics}, inv, u,
+                              GRPC_SLICE_START_PTR(flat), GRPC_SLICE_LENGTH(flat), &rep);
     }
     grpc_slice_unref(flat);
     if (rep.code == GRPC_STATUS_OK) {

@@ -25,10 +25,20 @@ struct plugin_reply {
     char message[512];
 };
 
+struct plugin_metrics;
+
+/* Who answers: the resource served and where its answers are counted. */
+struct plugin_served {
+    const char *resource;
+    struct plugin_metrics *metrics; /* NULL: not counted */
+};
+
 /* Answer the request (len bytes, data may be NULL when len is 0) of
- * method m for resource from the snapshot inv (borrowed). Logs one line
- * per answer or refusal. rep is filled; free it with plugin_reply_clear. */
-void plugin_handle_request(const char *resource, const struct inventory *inv, enum plugin_unary m,
-                           const uint8_t *data, size_t len, struct plugin_reply *rep);
+ * method m for sv->resource from the snapshot inv (borrowed). Logs one
+ * line per answer or refusal and counts it. rep is filled; free it with
+ * plugin_reply_clear. */
+void plugin_handle_request(const struct plugin_served *sv, const struct inventory *inv,
+                           enum plugin_unary m, const uint8_t *data, size_t len,
+                           struct plugin_reply *rep);
 
 void plugin_reply_clear(struct plugin_reply *rep);

@@ -72,7 +72,8 @@ time_request(const struct inventory *inv, enum plugin_unary m, const ProtobufCMe
         double t0 = cpu_ms();
         bool ok;
 
-        plugin_handle_request("nvidia.com/pgpu", inv, m, buf, len, &rep);
+        plugin_handle_request(&(struct plugin_served){.resource = "nvidia.com/pgpu"}, inv, m, buf,
+                              len, &rep);
         t[i] = cpu_ms() - t0;
         ok = rep.code == GRPC_STATUS_OK;
         plugin_reply_clear(&rep);

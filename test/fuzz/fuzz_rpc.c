@@ -69,7 +69,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     m = (enum plugin_unary)(data[0] & 3);
     resource =
         (data[0] & 4) ? "nvidia.com/none" : inv->resources[(data[0] >> 3) % inv->n_resources].name;
-    plugin_handle_request(resource, inv, m, size > 1 ? data + 1 : NULL, size - 1, &rep);
+    plugin_handle_request(&(struct plugin_served){.resource = resource}, inv, m,
+                          size > 1 ? data + 1 : NULL, size - 1, &rep);
     if (rep.code == GRPC_STATUS_OK && !rep.data)
         abort(); /* an answer without a body */
     plugin_reply_clear(&rep);

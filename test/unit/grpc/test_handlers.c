@@ -30,7 +30,8 @@ preferred(const struct inventory *inv, const char *resource, char **avail, size_
     len = protobuf_c_message_get_packed_size(&req.base);
     CU_ASSERT_FATAL(len <= sizeof(buf));
     protobuf_c_message_pack(&req.base, buf);
-    plugin_handle_request(resource, inv, PLUGIN_UNARY_PREFERRED, buf, len, rep);
+    plugin_handle_request(&(struct plugin_served){.resource = resource}, inv, PLUGIN_UNARY_PREFERRED,
+                          buf, len, rep);
 }
 
 static void
