@@ -252,8 +252,9 @@ scan_dir(int dirfd, const char *dir, char **names, size_t n, struct plan *p, boo
         struct wanted *w;
         int r = 0;
 
+        /* A leftover of ours and a foreign spec taken over both go. */
         if (is_our_temp(names[i]) || (is_ours(names[i]) && !plan_find_file(p, names[i])))
-            r = remove_file(dirfd, names[i], rep, err);
+            r = remove_file(dirfd, names[i], rep, err); /* NOLINT(bugprone-branch-clone) */
         else if (is_ours(names[i]) || !cdi_name_is_spec(names[i]) ||
                  cdi_foreign_kind(dirfd, names[i], &kind) < 0 || !(w = plan_find_kind(p, kind)))
             continue;
@@ -338,7 +339,7 @@ cdi_sync(const char *dir, const struct inventory *inv, bool takeover, struct cdi
     plan_clear(&p);
     if (r < 0) {
         cdi_report_clear(&rep);
-        return topo_error_prefix(err, "CDI dir %s", dir);
+        return topo_error_prefix(err, r, "CDI dir %s", dir);
     }
     *ret = rep;
     return 0;

@@ -86,7 +86,7 @@ cdi_validate_kind(const char *kind, struct topo_error *err)
     if (r >= 0)
         r = cdi_validate_class(slash + 1, err);
     if (r < 0)
-        topo_error_prefix(err, "kind \"%s\"", kind);
+        topo_error_add_prefix(err, "kind \"%s\"", kind);
     return r;
 }
 
@@ -204,7 +204,7 @@ cdi_spec_validate(const struct cdi_spec *spec, struct topo_error *err)
                                    spec->devices[d].name);
     }
     if (r < 0)
-        topo_error_prefix(err, "CDI spec %s", spec->kind ? spec->kind : "(no kind)");
+        topo_error_add_prefix(err, "CDI spec %s", spec->kind ? spec->kind : "(no kind)");
     return r;
 }
 

@@ -39,9 +39,9 @@ plugin_inventory_scan(const struct plugin_options *o, const struct inventory *pr
     int r;
 
     if ((r = topo_scan(&so, &host, err)) < 0)
-        return topo_error_prefix(err, "scan");
+        return topo_error_prefix(err, r, "scan");
     for (size_t i = 0; i < host->n_warnings; i++)
-        log_warn("scan_warning", "msg=%s", log_quote(host->warnings[i], (char[600]){0}, 600));
+        log_warn("scan_warning", "msg=%s", LOG_QUOTED(host->warnings[i]));
     r = inventory_build(host, &policy, ret, err);
     topo_host_free(host);
     if (r == 0) {

@@ -185,7 +185,7 @@ fake_inventory_parse(const char *text, const char *dev_root, struct inventory **
     }
     if (r < 0) {
         inventory_unref(inv);
-        return topo_error_prefix(err, "line %u", lineno);
+        return topo_error_prefix(err, r, "line %u", lineno);
     }
     for (size_t i = 0; i < inv->n_resources; i++)
         qsort(inv->resources[i].devices, inv->resources[i].n_devices, sizeof(struct inv_device),
@@ -215,7 +215,7 @@ fake_inventory_load(const char *path, const char *dev_root, struct inventory **r
     if (len == (1 << 20) - 1)
         return topo_error_set(err, -EFBIG, "%s: larger than 1 MiB", path);
     r = fake_inventory_parse(text, dev_root, ret, err);
-    return r < 0 ? topo_error_prefix(err, "%s", path) : 0;
+    return r < 0 ? topo_error_prefix(err, r, "%s", path) : 0;
 }
 
 int

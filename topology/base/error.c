@@ -3,29 +3,28 @@
 
 #include "topology/base/error.h"
 
-int
-topo_error_set(struct topo_error *err, int code, const char *fmt, ...)
+void
+topo_error_format(struct topo_error *err, int code, const char *fmt, ...)
 {
     va_list ap;
 
     if (!err)
-        return code;
+        return;
     err->code = code;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
-    return code;
 }
 
-int
-topo_error_prefix(struct topo_error *err, const char *fmt, ...)
+void
+topo_error_add_prefix(struct topo_error *err, const char *fmt, ...)
 {
     char prefix[sizeof(err->msg)];
     char old[sizeof(err->msg)];
     va_list ap;
 
     if (!err)
-        return 0;
+        return;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
@@ -33,5 +32,4 @@ topo_error_prefix(struct topo_error *err, const char *fmt, ...)
     /* Truncation keeps the most useful part (the prefix) and is fine. */
     if (snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old) < 0)
         err->msg[0] = '\0';
-    return err->code;
 }

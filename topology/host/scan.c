@@ -455,7 +455,7 @@ topo_scan(const struct topo_scan_options *opts, struct topo_host **ret_host,
     free(s.detail);
     if (r < 0) {
         topo_host_free(s.host);
-        return topo_error_prefix(err, "scan %s", sysfs_root);
+        return topo_error_prefix(err, r, "scan %s", sysfs_root);
     }
     *ret_host = s.host;
     return 0;
