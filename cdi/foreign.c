@@ -23,7 +23,7 @@ read_file_at(int dirfd, const char *name)
 
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > FOREIGN_MAX)
         return NULL;
-    buf = malloc((size_t)st.st_size + 1);
+    buf = calloc(1, (size_t)st.st_size + 1);
     if (!buf)
         return NULL;
     while (len < (size_t)st.st_size) {

@@ -71,7 +71,7 @@ cmd_serve(const struct plugin_options *o)
 {
     struct serve_loader l = {0};
     struct plugin_source src = {.load = scan, .sync = sync_outputs, .ctx = &l, .sync_dir = o->cdi_dir};
-    int status;
+    int r;
 
     if (plugin_nfd_init(&l.nfd, o->nfd_dir,
                         plugin_nfd_scan_interval(o->nfd_dir, o->rescan_interval)) < 0 ||
@@ -80,9 +80,9 @@ cmd_serve(const struct plugin_options *o)
         plugin_nfd_close(&l.nfd);
         return 1;
     }
-    status = plugin_serve_run(o, &src, l.metrics);
+    r = plugin_serve_run(o, &src, l.metrics);
     plugin_nfd_close(&l.nfd);
     plugin_metrics_free(l.metrics);
     inventory_unref(l.last);
-    return status;
+    return r < 0 ? 1 : 0;
 }

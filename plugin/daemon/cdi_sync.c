@@ -43,7 +43,7 @@ log_report(const char *dir, const struct cdi_report *rep, bool takeover)
                   rep->skipped[i]);
     for (size_t i = 0; i < rep->n_failed; i++)
         log_error("cdi_failed", "dir=%s kind=%s devices=unhealthy retry=backoff error=%s", dir,
-                  rep->failed[i].kind, log_quote(rep->failed[i].error, (char[600]){0}, 600));
+                  rep->failed[i].kind, LOG_QUOTED(rep->failed[i].error));
     log_debug("cdi_synced", "dir=%s written=%zu unchanged=%zu removed=%zu failed=%zu", dir,
               rep->n_written, rep->n_unchanged, rep->n_removed, rep->n_failed);
 }
@@ -84,7 +84,7 @@ plugin_cdi_sync(const char *dir, struct inventory *inv, bool takeover)
         _cleanup_free_ char *why = NULL;
 
         log_error("cdi_failed", "dir=%s devices=unhealthy retry=backoff error=%s", dir,
-                  log_quote(err.msg, (char[600]){0}, 600));
+                  LOG_QUOTED(err.msg));
         if (topo_strfmt(&why, "not written: %s", err.msg) < 0 || mark_kind(inv, NULL, why) < 0)
             return -ENOMEM;
         return err.code < 0 ? err.code : -EIO;

@@ -47,7 +47,7 @@ check_paths(const struct plugin_options *o, const struct inventory *inv, char **
     if (r == 0)
         r = plugin_socket_path(o->kubelet_dir, "kubelet.sock", ret_kubelet, &err);
     if (r < 0)
-        log_error("serve_failed", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
+        log_error("serve_failed", "error=%s", LOG_QUOTED(err.msg));
     return r;
 }
 
@@ -67,7 +67,7 @@ start_uevents(struct plugin_rescan *rescan)
     struct uevent_monitor *m = NULL;
 
     if (uevent_monitor_start(on_uevent, rescan, &m, &err) < 0) {
-        log_warn("uevents_unavailable", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
+        log_warn("uevents_unavailable", "error=%s", LOG_QUOTED(err.msg));
         return NULL;
     }
     return m;
@@ -91,7 +91,7 @@ start_dir_watch(const char *dir, struct plugin_rescan *rescan)
     if (!dir)
         return NULL;
     if (plugin_dir_watch_start(dir, on_dir_change, rescan, &w, &err) < 0)
-        log_warn("dir_watch_unavailable", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
+        log_warn("dir_watch_unavailable", "error=%s", LOG_QUOTED(err.msg));
     return w;
 }
 
@@ -139,7 +139,7 @@ start_metrics(const struct plugin_options *o, struct plugin_metrics *metrics)
     if (!metrics || !o->metrics_address)
         return NULL;
     if (plugin_metrics_http_start(metrics, o->metrics_address, &http, &err) < 0) {
-        log_error("metrics_failed", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
+        log_error("metrics_failed", "error=%s", LOG_QUOTED(err.msg));
         return NULL;
     }
     log_info("metrics_serving", "address=%s path=/metrics", o->metrics_address);
@@ -174,7 +174,7 @@ static void
 log_start_error(const struct topo_error *err)
 {
     if (err->code)
-        log_error("serve_failed", "error=%s", log_quote(err->msg, (char[600]){0}, 600));
+        log_error("serve_failed", "error=%s", LOG_QUOTED(err->msg));
 }
 
 /* Everything that can make the start fail, before anything is written:
@@ -220,14 +220,14 @@ plugin_serve_run(const struct plugin_options *o, const struct plugin_source *src
     bool retry;
     int r;
 
-    if (start_checks(o, src, &inv, &kubelet_sock, &watch_fd, &sig_fd, &old) < 0) {
+    if ((r = start_checks(o, src, &inv, &kubelet_sock, &watch_fd, &sig_fd, &old)) < 0) {
         inventory_unref(inv);
-        return 1;
+        return r;
     }
     retry = src->sync && src->sync(o, src->ctx, inv) < 0;
     r = serve(o, src, metrics, inv, retry, kubelet_sock, sig_fd, watch_fd);
     inventory_unref(inv);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     log_info("exit", "status=%d", r < 0 ? 1 : 0);
-    return r < 0 ? 1 : 0;
+    return r;
 }

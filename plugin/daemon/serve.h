@@ -12,6 +12,7 @@ struct plugin_metrics;
  * start error); serve one socket per resource in o->kubelet_dir, register
  * with the kubelet, follow kubelet restarts, rescan on SIGHUP, stop on
  * SIGTERM/SIGINT. metrics (may be NULL) counts what happens and is served
- * on o->metrics_address when that is set. Returns the exit status. */
+ * on o->metrics_address when that is set. Returns 0 after a clean stop, or
+ * the -errno of the failure (logged). */
 int plugin_serve_run(const struct plugin_options *o, const struct plugin_source *src,
                      struct plugin_metrics *metrics);

@@ -11,12 +11,12 @@
  * when it is NULL (a JSON null), so a NULL from a failed constructor would
  * silently become null; every constructor result is checked instead. */
 
-/* Add key -> val (owned); val NULL means JSON null on purpose. */
+/* Add key -> child (owned); child NULL means JSON null on purpose. */
 static int
-add(struct json_object *obj, const char *key, struct json_object *val)
+add(struct json_object *parent, const char *key, struct json_object *child)
 {
-    if (json_object_object_add(obj, key, val) < 0) {
-        json_object_put(val);
+    if (json_object_object_add(parent, key, child) < 0) {
+        json_object_put(child);
         return -ENOMEM;
     }
     return 0;

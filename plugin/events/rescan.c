@@ -34,7 +34,7 @@ rescan_once(struct plugin_rescan *r, const char *why)
 
     if (rc < 0) {
         log_error("rescan_failed", "reason=%s error=%s", why,
-                  log_quote(err.msg, (char[600]){0}, 600));
+                  LOG_QUOTED(err.msg));
         return 0; /* nothing to retry sooner than the interval */
     }
     synced = r->src.sync ? r->src.sync(r->opts, r->src.ctx, inv) : 0;

@@ -90,14 +90,11 @@ monitor_handle(struct uevent_monitor *m, size_t len, const struct sockaddr_nl *f
         return false;
     }
     STAT_INC(m, relevant);
-    if (log_enabled(LOG_LEVEL_DEBUG)) {
-        char qpath[256], qdrv[64];
-
+    if (log_enabled(LOG_LEVEL_DEBUG))
         log_debug("uevent", "action=%s devpath=%s subsystem=%s driver=%s seqnum=%llu",
-                  ev.action_name, log_quote(ev.devpath, qpath, sizeof(qpath)), ev.subsystem,
-                  log_quote(ev.driver ? ev.driver : "-", qdrv, sizeof(qdrv)),
+                  ev.action_name, LOG_QUOTED(ev.devpath), ev.subsystem,
+                  LOG_QUOTED(ev.driver ? ev.driver : "-"),
                   (unsigned long long)(ev.has_seqnum ? ev.seqnum : 0));
-    }
     return true;
 }
 

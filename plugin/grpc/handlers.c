@@ -146,7 +146,8 @@ preferred_all(const struct plugin_served *sv, const struct inventory *inv, int r
     size_t n = req->n_container_requests;
     V1beta1__ContainerPreferredAllocationResponse *outs = calloc(n + 1, sizeof(*outs));
 
-    resp.container_responses = calloc(n + 1, sizeof(*resp.container_responses));
+    resp.container_responses =
+        calloc(n + 1, sizeof(V1beta1__ContainerPreferredAllocationResponse *));
     if (!outs || !resp.container_responses)
         reply_error(rep, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; outs && resp.container_responses && i < n && rep->code == GRPC_STATUS_OK;
@@ -190,7 +191,7 @@ handle_preferred(const struct plugin_served *sv, const struct inventory *inv, in
     }
     if (rep->code != GRPC_STATUS_OK)
         log_warn("preferred_refused", "resource=%s code=%s error=%s", sv->resource,
-                 plugin_status_name(rep->code), log_quote(rep->message, (char[600]){0}, 600));
+                 plugin_status_name(rep->code), LOG_QUOTED(rep->message));
     if (req)
         protobuf_c_message_free_unpacked(&req->base, NULL);
 }
@@ -211,7 +212,7 @@ allocate_one(const struct plugin_served *sv, const struct inventory *inv, int re
     if (r < 0) {
         reply_error(rep, plugin_status_from_errno(r), err.msg);
         log_warn("allocate_refused", "resource=%s ids=%s code=%s error=%s", sv->resource, buf,
-                 plugin_status_name(rep->code), log_quote(err.msg, (char[600]){0}, 600));
+                 plugin_status_name(rep->code), LOG_QUOTED(err.msg));
         return;
     }
     *out = pb_container_allocation_new(sv->resource, alloc);
@@ -230,7 +231,7 @@ allocate_all(const struct plugin_served *sv, const struct inventory *inv, int re
     size_t n = req->n_container_requests;
     struct inv_allocation *allocs = calloc(n + 1, sizeof(*allocs));
 
-    resp.container_responses = calloc(n + 1, sizeof(*resp.container_responses));
+    resp.container_responses = calloc(n + 1, sizeof(V1beta1__ContainerAllocateResponse *));
     if (!allocs || !resp.container_responses)
         reply_error(rep, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; allocs && resp.container_responses && i < n && rep->code == GRPC_STATUS_OK;
@@ -264,7 +265,7 @@ handle_allocate(const struct plugin_served *sv, const struct inventory *inv, int
             reply_error(rep, plugin_status_from_errno(err.code), err.msg);
         plugin_metrics_allocation(sv->metrics, sv->resource, err.code ? err.code : -EBADMSG);
         log_warn("allocate_refused", "resource=%s code=%s error=%s", sv->resource,
-                 plugin_status_name(rep->code), log_quote(rep->message, (char[600]){0}, 600));
+                 plugin_status_name(rep->code), LOG_QUOTED(rep->message));
     } else {
         allocate_all(sv, inv, res, req, rep);
     }

@@ -26,7 +26,7 @@ pb_list_response_new(const struct inv_resource *res)
     v1beta1__list_and_watch_response__init(msg);
     if (res->n_devices == 0)
         return msg;
-    msg->devices = calloc(res->n_devices, sizeof(*msg->devices));
+    msg->devices = calloc(res->n_devices, sizeof(V1beta1__Device *));
     blocks = calloc(res->n_devices, sizeof(*blocks));
     if (!msg->devices || !blocks) {
         free(blocks);
@@ -63,7 +63,7 @@ pb_list_response_free(V1beta1__ListAndWatchResponse *msg)
     if (!msg)
         return;
     /* devices[0] is the start of the block array (dev is its first member). */
-    if (msg->n_devices)
+    if (msg->n_devices && msg->devices)
         free(msg->devices[0]);
     free(msg->devices);
     free(msg);
@@ -169,8 +169,8 @@ pb_container_allocation_new(const char *resource, const struct inv_allocation *a
     p->specs = calloc(a->n_nodes + 1, sizeof(*p->specs));
     p->cdi = calloc(a->n_ids + 1, sizeof(*p->cdi));
     p->cdi_names = calloc(a->n_ids + 1, sizeof(*p->cdi_names));
-    r->devices = calloc(a->n_nodes + 1, sizeof(*r->devices));
-    r->cdi_devices = calloc(a->n_ids + 1, sizeof(*r->cdi_devices));
+    r->devices = calloc(a->n_nodes + 1, sizeof(V1beta1__DeviceSpec *));
+    r->cdi_devices = calloc(a->n_ids + 1, sizeof(V1beta1__CDIDevice *));
     if (!p->specs || !p->cdi || !p->cdi_names || !r->devices || !r->cdi_devices) {
         pb_container_allocation_free(r);
         return NULL;

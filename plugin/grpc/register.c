@@ -12,6 +12,7 @@
 #include "plugin/grpc/status.h"
 #include "plugin/grpc/unary_ops.h"
 #include "proto/api.pb-c.h"
+#include "topology/base/cleanup.h"
 
 /* Registration with the kubelet runs as an ordinary client call on the
  * loop's queue: the loop must keep serving, because the kubelet dials back
@@ -76,10 +77,11 @@ register_start(struct plugin_server *s)
 {
     struct plugin_register *reg = &s->reg;
     grpc_channel_credentials *creds;
-    char target[160];
+    _cleanup_free_ char *target = NULL;
     gpr_timespec deadline;
 
-    snprintf(target, sizeof(target), "unix:%s", s->loop->kubelet_sock);
+    if (asprintf(&target, "unix:%s", s->loop->kubelet_sock) < 0)
+        return -ENOMEM;
     reg->tag.done = register_done;
     grpc_metadata_array_init(&reg->initial_md);
     grpc_metadata_array_init(&reg->trailing_md);
@@ -144,7 +146,7 @@ register_done(struct plugin_tag *tag, bool ok)
         plugin_backoff_reset(&reg->backoff);
     } else if (alive || reg->status != GRPC_STATUS_CANCELLED) {
         log_warn("register_failed", "resource=%s code=%s error=%s", s->resource,
-                 plugin_status_name(reg->status), log_quote(details, (char[400]){0}, 400));
+                 plugin_status_name(reg->status), LOG_QUOTED(details));
         plugin_metrics_inc(s->loop->metrics, PLUGIN_CTR_REGISTRATIONS, s->resource, "failed");
         if (alive && !reg->again)
             register_retry_later(s);

@@ -61,7 +61,7 @@ log_quote(const char *value, char *buf, unsigned long len)
     for (const char *p = value ? value : ""; *p && o + 3 < len; p++) {
         if (*p == '"' || *p == '\\')
             buf[o++] = '\\';
-        buf[o++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+        buf[o++] = (char)((unsigned char)*p < 0x20 ? ' ' : *p);
     }
     buf[o++] = '"';
     buf[o] = '\0';

@@ -26,6 +26,13 @@ void log_event(enum log_level level, const char *event, const char *fields, ...)
 /* Quote a value for a key=value field into buf ("a b" -> "\"a b\""); returns buf. */
 const char *log_quote(const char *value, char *buf, unsigned long len);
 
+/* The longest quoted value in a line; longer values are cut. */
+#define LOG_QUOTE_MAX 600
+
+/* log_quote() into a buffer that lives to the end of the enclosing block:
+ * log_error("scan_failed", "error=%s", LOG_QUOTED(err.msg)). */
+#define LOG_QUOTED(value) log_quote((value), (char[LOG_QUOTE_MAX]){0}, LOG_QUOTE_MAX)
+
 #define log_debug(ev, ...) log_event(LOG_LEVEL_DEBUG, ev, __VA_ARGS__)
 #define log_info(ev, ...) log_event(LOG_LEVEL_INFO, ev, __VA_ARGS__)
 #define log_warn(ev, ...) log_event(LOG_LEVEL_WARN, ev, __VA_ARGS__)

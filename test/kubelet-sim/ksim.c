@@ -22,7 +22,7 @@ ksim_res_get(struct ksim *sim, const char *resource, bool create)
             return sim->res[i];
     if (!create)
         return NULL;
-    grown = realloc(sim->res, (sim->n_res + 1) * sizeof(*grown));
+    grown = realloc(sim->res, (sim->n_res + 1) * sizeof(struct ksim_res *));
     if (!grown)
         return NULL;
     sim->res = grown;

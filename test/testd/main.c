@@ -26,7 +26,9 @@ main(int argc, char **argv)
         return 2;
     }
     log_set_level(o.log_level);
-    status = plugin_serve_run(&o, &(struct plugin_source){.load = fake_inventory_loader}, NULL);
+    status = plugin_serve_run(&o, &(struct plugin_source){.load = fake_inventory_loader}, NULL) < 0
+                 ? 1
+                 : 0;
     plugin_options_free(&o);
     return status;
 }

@@ -83,7 +83,7 @@ create_temp(int dirfd, const char *name, char **ret_name, int *ret_fd)
     for (int attempt = 0; attempt < 16; attempt++) {
         unsigned long long rnd;
         char *tmp;
-        int fd;
+        int fd, r;
 
         if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
             rnd = ((unsigned long long)getpid() << 20) ^ (unsigned long long)attempt;
@@ -95,9 +95,10 @@ create_temp(int dirfd, const char *name, char **ret_name, int *ret_fd)
             *ret_fd = fd;
             return 0;
         }
+        r = -errno; /* before free() */
         free(tmp);
-        if (errno != EEXIST)
-            return -errno;
+        if (r != -EEXIST)
+            return r;
     }
     return -EEXIST;
 }
@@ -150,6 +151,8 @@ topo_atomic_write_at(int dirfd, const char *name, const char *data, size_t len, 
         r = renameat(dirfd, tmp, dirfd, name) < 0 ? -errno : 0;
     }
     if (r < 0) {
+        /* The analyzer takes a failed openat()'s -errno for a success. */
+        /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
         unlinkat(dirfd, tmp, 0);
         return topo_error_set(err, r, "%s %s: %s", what, name, strerror(-r));
     }

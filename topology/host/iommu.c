@@ -191,7 +191,8 @@ topo_iommu_list(struct topo_host *host, int sys_fd, const char *sysfs_root)
         host->groups[i].id = l.ids[i];
     host->n_groups = l.n;
     free(l.ids);
-    qsort(host->groups, host->n_groups, sizeof(*host->groups), group_cmp);
+    if (host->n_groups > 1) /* qsort's base must not be NULL, even for 0 */
+        qsort(host->groups, host->n_groups, sizeof(*host->groups), group_cmp);
     return 0;
 }
 
