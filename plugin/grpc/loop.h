@@ -167,6 +167,9 @@ void plugin_register_fire_due(struct plugin_server *s, gpr_timespec now);
 /* Forget registration state (s is being freed; nothing in flight). */
 void plugin_register_destroy(struct plugin_server *s);
 
+/* runtime.c: hand a completion-queue event to its tag's owner. */
+void plugin_loop_dispatch(grpc_event ev);
+
 /* loop.c */
 
 /* Take the mailbox (events, new snapshot) and act on it; never blocks. */

@@ -36,8 +36,8 @@ start_servers(struct plugin_loop *loop)
     return r;
 }
 
-static void
-dispatch(grpc_event ev)
+void
+plugin_loop_dispatch(grpc_event ev)
 {
     if (ev.type == GRPC_OP_COMPLETE)
         ((struct plugin_tag *)ev.tag)->done(ev.tag, ev.success);
@@ -92,7 +92,7 @@ plugin_runtime_run(struct plugin_loop *loop)
     while (!loop->stopping || loop->servers) {
         grpc_event ev = grpc_completion_queue_next(loop->cq, plugin_loop_deadline(loop), NULL);
 
-        dispatch(ev);
+        plugin_loop_dispatch(ev);
         plugin_loop_handle_events(loop);
     }
 }
@@ -115,12 +115,13 @@ plugin_runtime_destroy(struct plugin_loop *loop)
     loop->rescan = NULL;
     plugin_loop_stop(loop);
     while (loop->servers || plugin_wake_busy(loop))
-        dispatch(grpc_completion_queue_next(loop->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL));
+        plugin_loop_dispatch(
+            grpc_completion_queue_next(loop->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL));
     plugin_wake_destroy(loop);
     grpc_completion_queue_shutdown(loop->cq);
     do {
         ev = grpc_completion_queue_next(loop->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
-        dispatch(ev);
+        plugin_loop_dispatch(ev);
     } while (ev.type != GRPC_QUEUE_SHUTDOWN);
     grpc_completion_queue_destroy(loop->cq);
     inventory_unref(loop->inv);
