@@ -80,11 +80,28 @@ unit: $(UNIT_BIN) $(CDI_CHECK) $(FIXTURES)/.stamp
 integration: $(INTEG_BIN) $(BIN) $(TESTD_BIN) $(SIM_BIN) $(GO_PEER) $(FIXTURES)/.stamp
 	$(TEST_ENV) $(TEST_RUN) $(INTEG_BIN)
 
+# Every test program runs even when one before it fails: the CUnit runners
+# append their counts to TEST_SUMMARY, the real-peer tests' PASS/FAIL lines
+# go to REALTESTS_LOG, and scripts/test-summary.sh prints one summary of all.
+TEST_SUMMARY := $(abspath $(BUILD))/test-summary
+REALTESTS_LOG := $(abspath $(BUILD))/realtests.log
 test: deps
 	$(MAKE) --no-print-directory all
-	$(MAKE) --no-print-directory unit
-	$(MAKE) --no-print-directory integration
-	$(MAKE) --no-print-directory realtests
+	@rm -f $(TEST_SUMMARY) $(REALTESTS_LOG)
+	@status=0; \
+	KGDP_TEST_SUMMARY=$(TEST_SUMMARY) $(MAKE) --no-print-directory unit || status=1; \
+	KGDP_TEST_SUMMARY=$(TEST_SUMMARY) $(MAKE) --no-print-directory integration || status=1; \
+	{ $(MAKE) --no-print-directory realtests; echo $$? >$(REALTESTS_LOG).rc; } 2>&1 | \
+		tee $(REALTESTS_LOG); \
+	rc=$$(cat $(REALTESTS_LOG).rc); \
+	if [ "$$rc" != 0 ]; then \
+		status=1; \
+		grep -q '^FAIL: ' $(REALTESTS_LOG) || \
+			echo "FAIL: realtests: make realtests exited with status $$rc" >>$(REALTESTS_LOG); \
+	fi; \
+	sh scripts/test-summary.sh $(TEST_SUMMARY) $(notdir $(UNIT_BIN)) $(notdir $(INTEG_BIN)) \
+		realtests=$(REALTESTS_LOG) || status=1; \
+	exit $$status
 
 bench: deps
 	$(MAKE) --no-print-directory $(BENCH_BIN) $(BIN) $(FIXTURES)/.stamp

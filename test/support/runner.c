@@ -1,4 +1,5 @@
 #include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,26 +37,35 @@ test_suite_add(const char *name, CU_InitializeFunc init, CU_CleanupFunc cleanup,
     n_suites++;
 }
 
-/* Parent pid of process pid from /proc/<pid>/stat, or -1. */
-static pid_t
-parent_of(const char *pid)
+/* Parent pid of process pid from /proc/<pid>/stat: 0 and *ret, or -errno
+ * (-EINVAL for a line that does not parse). */
+static int
+parent_of(const char *pid, pid_t *ret)
 {
-    char path[64], buf[512], *close_paren;
+    char *path = NULL, buf[512], *p, *end;
     FILE *f;
     size_t n;
     long ppid;
 
-    snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-    if (!(f = fopen(path, "re")))
-        return -1;
+    if (asprintf(&path, "/proc/%s/stat", pid) < 0)
+        return -ENOMEM;
+    f = fopen(path, "re");
+    free(path);
+    if (!f)
+        return -errno;
     n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[n] = '\0';
     /* "pid (comm) state ppid ...": comm may hold spaces and parentheses */
-    close_paren = strrchr(buf, ')');
-    if (!close_paren || sscanf(close_paren + 1, " %*c %ld", &ppid) != 1)
-        return -1;
-    return (pid_t)ppid;
+    p = strrchr(buf, ')');
+    if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
+        return -EINVAL;
+    errno = 0;
+    ppid = strtol(p + 4, &end, 10);
+    if (errno || end == p + 4 || ppid <= 0)
+        return -EINVAL;
+    *ret = (pid_t)ppid;
+    return 0;
 }
 
 /* A fatal assertion leaves its test early, possibly with a daemon still
@@ -69,15 +79,44 @@ stop_leftover_children(void)
     if (!d)
         return;
     while ((e = readdir(d))) {
-        pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+        pid_t pid = (pid_t)strtol(e->d_name, NULL, 10), ppid;
 
-        if (pid > 0 && parent_of(e->d_name) == getpid()) {
+        if (pid > 0 && parent_of(e->d_name, &ppid) == 0 && ppid == getpid()) {
             fprintf(stderr, "runner: stopping leftover child %d\n", (int)pid);
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
         }
     }
     closedir(d);
+}
+
+/* With KGDP_TEST_SUMMARY set, append this run's counts to that file as one
+ * line, "<program> suites=N suites_failed=N tests=N tests_failed=N
+ * asserts=N asserts_failed=N", for scripts/test-summary.sh to add up over
+ * every test program of make test. */
+static void
+append_summary(const char *program)
+{
+    const char *path = getenv("KGDP_TEST_SUMMARY");
+    const char *name = strrchr(program, '/');
+    FILE *f;
+
+    if (!path || !*path)
+        return;
+    f = fopen(path, "ae");
+    if (!f) {
+        fprintf(stderr, "runner: %s: %s\n", path, strerror(errno));
+        return;
+    }
+    fprintf(f,
+            "%s suites=%u suites_failed=%u tests=%u tests_failed=%u asserts=%u "
+            "asserts_failed=%u\n",
+            name ? name + 1 : program, CU_get_number_of_suites_run(),
+            CU_get_number_of_suites_failed(), CU_get_number_of_tests_run(),
+            CU_get_number_of_tests_failed(), CU_get_number_of_asserts(),
+            CU_get_number_of_failures());
+    if (fclose(f) != 0)
+        fprintf(stderr, "runner: %s: %s\n", path, strerror(errno));
 }
 
 /* Usage: runner [SUITE-SUBSTRING]: run every suite, or those whose name
@@ -105,6 +144,7 @@ main(int argc, char **argv)
     }
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
+    append_summary(argv[0]);
     failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
              CU_get_number_of_tests_failed();
     CU_cleanup_registry();
