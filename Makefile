@@ -6,7 +6,7 @@
 #   make bench      benchmarks
 #   make check-asan the test suite under ASan+UBSan (in build-asan/)
 #   make valgrind   the test suite under valgrind
-#   make lint       layering check, cppcheck and clang-tidy over the sources
+#   make lint       layering, file/function sizes, cppcheck and clang-tidy
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local

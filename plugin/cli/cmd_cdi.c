@@ -11,6 +11,7 @@
 
 #define PROG "kata-gpu-device-plugin cdi"
 
+/* Every spec on stdout. 0 or -errno (reported on stderr). */
 static int
 print_specs(const struct inventory *inv)
 {
@@ -21,12 +22,14 @@ print_specs(const struct inventory *inv)
 
     if (r < 0) {
         fprintf(stderr, "%s: %s\n", PROG, err.msg);
-        return 1;
+        return r;
     }
-    r = fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : 1;
+    errno = 0;
+    if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)
+        r = errno ? -errno : -EIO;
     free(text);
-    if (r)
-        fprintf(stderr, "%s: write to stdout failed: %s\n", PROG, strerror(errno));
+    if (r < 0)
+        fprintf(stderr, "%s: write to stdout failed: %s\n", PROG, strerror(-r));
     return r;
 }
 
@@ -47,7 +50,7 @@ cmd_cdi(const struct plugin_options *o)
         return 1;
     }
     if (strcmp(out, "-") == 0)
-        status = print_specs(inv);
+        status = print_specs(inv) == 0 ? 0 : 1;
     else
         status = plugin_cdi_sync(out, inv, o->cdi_takeover) == 0 ? 0 : 1;
     inventory_unref(inv);

@@ -13,8 +13,6 @@
 
 #include "test/support/proc.h"
 
-extern char **environ;
-
 int
 tproc_factor(void)
 {

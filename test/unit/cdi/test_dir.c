@@ -60,7 +60,7 @@ test_write_mode_no_temp(void)
     CU_ASSERT_EQUAL(rep.n_written, 2);
     CU_ASSERT_EQUAL(rep.n_unchanged, 0);
     CU_ASSERT_EQUAL(cdi_t_count(dir), 2); /* no temp file left */
-    CU_ASSERT_EQUAL(stat_at(dir, PGPU_FILE, &st), 0);
+    CU_ASSERT_EQUAL_FATAL(stat_at(dir, PGPU_FILE, &st), 0);
     CU_ASSERT_EQUAL(st.st_mode & 07777, 0644);
     CU_ASSERT(cdi_t_exists(dir, NVSW_FILE));
     cdi_report_clear(&rep);

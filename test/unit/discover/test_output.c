@@ -31,7 +31,7 @@ static char *warnings[] = {w0};
 
 #define BR(b, par, rp, grp)                                                                        \
     {b, 0x8086, 0x1234, 0x060400, TOPO_KIND_BRIDGE, TOPO_FAMILY_OTHER, NULL, d_pcie, false, grp,  \
-     -1, false, 0, false, -1, par, rp, par < 0 ? hb0 : NULL}
+     -1, false, 0, false, -1, par, rp, (par) < 0 ? hb0 : NULL}
 
 static struct topo_function funcs[N_F] = {
     [F_RP1] = BR("0000:00:01.0", -1, F_RP1, 1),

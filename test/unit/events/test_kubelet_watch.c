@@ -16,7 +16,7 @@ put_event(char *buf, size_t *off, uint32_t mask, const char *name)
     *off += sizeof(ev);
     if (name) {
         memset(buf + *off, 0, 16);
-        memcpy(buf + *off, name, strlen(name));
+        memcpy(buf + *off, name, strlen(name) + 1);
         *off += 16;
     }
 }

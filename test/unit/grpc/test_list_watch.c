@@ -155,15 +155,23 @@ publish_now(struct loop_fixture *f, const char *text)
     plugin_loop_handle_events(f->loop);
 }
 
+/* Serve resource a with one device and open a stream on it: the first
+ * list has arrived on return. */
+static void
+start_streaming(struct loop_fixture *f, struct client *c)
+{
+    lf_start(f, RES_A DEV(1));
+    client_open(c, f, lf_server(f, "example.com/a")->socket_path);
+    CU_ASSERT_FATAL(lf_drive(f, received, &(struct want){c, 1}, 5000));
+}
+
 static void
 test_changes_coalesce(void)
 {
     struct loop_fixture f;
     struct client c;
 
-    lf_start(&f, RES_A DEV(1));
-    client_open(&c, &f, lf_server(&f, "example.com/a")->socket_path);
-    CU_ASSERT_FATAL(lf_drive(&f, received, &(struct want){&c, 1}, 5000));
+    start_streaming(&f, &c);
     lf_drive(&f, never, NULL, 100); /* the first send's completion comes home */
     /* One change starts a send; two more arrive while it is in flight. */
     publish_now(&f, RES_A DEV(1) DEV(2));
@@ -186,9 +194,7 @@ test_stream_ends_with_server(void)
     struct loop_fixture f;
     struct client c;
 
-    lf_start(&f, RES_A DEV(1));
-    client_open(&c, &f, lf_server(&f, "example.com/a")->socket_path);
-    CU_ASSERT_FATAL(lf_drive(&f, received, &(struct want){&c, 1}, 5000));
+    start_streaming(&f, &c);
     /* The resource leaves the snapshot: its stream ends, the client's
      * pending read comes home empty. */
     lf_post(&f, 0, lf_inventory("resource example.com/b b.sock\n" DEV(2)));
