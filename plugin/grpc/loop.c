@@ -146,7 +146,7 @@ sync_servers(struct plugin_loop *loop)
         }
     }
     if (plugin_socket_names(inv, &names, &err) < 0) {
-        log_error("resources_failed", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
+        log_error("resources_failed", "error=%s", LOG_QUOTED(err.msg));
         return;
     }
     for (size_t i = 0; i < inv->n_resources; i++)

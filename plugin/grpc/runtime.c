@@ -17,7 +17,7 @@ start_servers(struct plugin_loop *loop)
     int r = 0;
 
     if ((r = plugin_socket_names(loop->inv, &names, &err)) < 0) {
-        log_error("serve_failed", "error=%s", log_quote(err.msg, (char[600]){0}, 600));
+        log_error("serve_failed", "error=%s", LOG_QUOTED(err.msg));
         return r;
     }
     for (size_t i = loop->inv->n_resources; r == 0 && i-- > 0;) {

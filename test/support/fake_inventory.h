@@ -6,7 +6,7 @@
 
 /* Test-only inventory described by a small text file (test/testd, the
  * integration tests). One directive per line, '#' starts a comment:
- *   resource <resource-name> <socket-file-name>
+ *   resource <resource-name>
  *   device <id> <Healthy|Unhealthy> <numa-node|-1> <container-node-path>[,<path>...]
  * Devices belong to the preceding resource; node paths start with "/dev/"
  * and their host path is <dev-root> + the path minus the leading "/dev".

@@ -13,7 +13,7 @@
  * thread, so it decides exactly when a send completes. */
 
 #define DEV(n) "device 0000:0" #n ":00.0 Healthy -1 /dev/vfio/" #n "\n"
-#define RES_A "resource example.com/a a.sock\n"
+#define RES_A "resource example.com/a\n"
 
 struct client;
 
@@ -197,7 +197,7 @@ test_stream_ends_with_server(void)
     start_streaming(&f, &c);
     /* The resource leaves the snapshot: its stream ends, the client's
      * pending read comes home empty. */
-    lf_post(&f, 0, lf_inventory("resource example.com/b b.sock\n" DEV(2)));
+    lf_post(&f, 0, lf_inventory("resource example.com/b\n" DEV(2)));
     CU_ASSERT_FATAL(lf_drive(&f, client_idle, &c, 5000));
     CU_ASSERT_EQUAL(c.n, 1);
     CU_ASSERT_PTR_NULL(lf_server(&f, "example.com/a"));

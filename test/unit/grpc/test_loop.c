@@ -3,15 +3,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "plugin/grpc/socket_name.h"
 #include "test/support/loop_fixture.h"
 #include "test/support/suite.h"
 
 /* The gRPC loop's state machine (plugin/grpc/loop.c, server.c) on a real
  * completion queue and real sockets, with no kubelet. */
 
-#define RES_A "resource example.com/a a.sock\ndevice 0000:01:00.0 Healthy -1 /dev/vfio/1\n"
-#define RES_B "resource example.com/b b.sock\ndevice 0000:02:00.0 Healthy -1 /dev/vfio/2\n"
-#define RES_C "resource example.com/c c.sock\ndevice 0000:03:00.0 Healthy -1 /dev/vfio/3\n"
+#define RES_A "resource example.com/a\ndevice 0000:01:00.0 Healthy -1 /dev/vfio/1\n"
+#define RES_B "resource example.com/b\ndevice 0000:02:00.0 Healthy -1 /dev/vfio/2\n"
+#define RES_C "resource example.com/c\ndevice 0000:03:00.0 Healthy -1 /dev/vfio/3\n"
 
 static bool
 socket_exists(const struct plugin_server *s)
@@ -115,11 +116,13 @@ test_down_server_retried(void)
 {
     struct loop_fixture f;
     struct plugin_server *c;
-    char *blocked;
+    char *name = NULL, *blocked = NULL;
 
     lf_start(&f, RES_A);
     /* A directory where c's socket belongs: binding fails. */
-    CU_ASSERT_FATAL(asprintf(&blocked, "%s/c.sock", f.dir) > 0);
+    CU_ASSERT_EQUAL_FATAL(plugin_socket_name("example.com/c", false, &name), 0);
+    CU_ASSERT_FATAL(asprintf(&blocked, "%s/%s", f.dir, name) > 0);
+    free(name);
     CU_ASSERT_EQUAL_FATAL(mkdir(blocked, 0700), 0);
     lf_post(&f, 0, lf_inventory(RES_A RES_C));
     c = lf_server(&f, "example.com/c");

@@ -5,7 +5,7 @@
  * kubelet.sock that nobody listens on: every attempt fails, which is
  * enough to see the attempts, the backoff schedule and its resets. */
 
-#define RES_A "resource example.com/a a.sock\ndevice 0000:01:00.0 Healthy -1 /dev/vfio/1\n"
+#define RES_A "resource example.com/a\ndevice 0000:01:00.0 Healthy -1 /dev/vfio/1\n"
 
 struct wait_for {
     enum plugin_reg_state state;
