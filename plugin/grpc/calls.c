@@ -6,6 +6,7 @@
 #include "plugin/log/log.h"
 #include "plugin/grpc/loop.h"
 #include "plugin/grpc/status.h"
+#include "topology/base/cleanup.h"
 
 /* One outstanding "give me the next call" on a grpc_server, for a
  * registered method or (method == PLUGIN_M_COUNT) for any other path. */
@@ -86,14 +87,14 @@ plugin_calls_request_all(struct plugin_server *s)
 static void
 unimplemented(struct plugin_server *s, grpc_call *call, const grpc_call_details *d)
 {
-    char path[256];
-    char msg[320];
+    int len = (int)GRPC_SLICE_LENGTH(d->method);
+    const char *method = (const char *)GRPC_SLICE_START_PTR(d->method);
+    _cleanup_free_ char *msg = NULL;
 
-    snprintf(path, sizeof(path), "%.*s", (int)GRPC_SLICE_LENGTH(d->method),
-             (const char *)GRPC_SLICE_START_PTR(d->method));
-    snprintf(msg, sizeof(msg), "unknown method %s", path);
-    log_info("unimplemented", "resource=%s method=%s", s->resource, path);
-    plugin_call_answer(call, NULL, GRPC_STATUS_UNIMPLEMENTED, msg);
+    if (asprintf(&msg, "unknown method %.*s", len, method) < 0)
+        msg = NULL;
+    log_info("unimplemented", "resource=%s method=%.*s", s->resource, len, method);
+    plugin_call_answer(call, NULL, GRPC_STATUS_UNIMPLEMENTED, msg ? msg : "unknown method");
 }
 
 static void

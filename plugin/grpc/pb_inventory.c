@@ -89,7 +89,7 @@ env_key(const char *resource, char **ret)
     if (asprintf(&k, "PCI_RESOURCE_%s", resource) < 0)
         return -ENOMEM;
     for (char *p = k; *p; p++)
-        *p = (*p == '/' || *p == '.' || *p == '-') ? '_' : (char)toupper((unsigned char)*p);
+        *p = (char)((*p == '/' || *p == '.' || *p == '-') ? '_' : toupper((unsigned char)*p));
     *ret = k;
     return 0;
 }
@@ -99,16 +99,17 @@ static int
 env_value(const struct inv_allocation *a, char **ret)
 {
     size_t len = 1;
-    char *v;
+    char *v, *w;
 
     for (size_t i = 0; i < a->n_ids; i++)
         len += strlen(a->ids[i]) + 1;
     if (!(v = calloc(1, len)))
         return -ENOMEM;
+    w = v; /* len counted each id and its comma */
     for (size_t i = 0; i < a->n_ids; i++) {
         if (i)
-            strcat(v, ",");
-        strcat(v, a->ids[i]);
+            *w++ = ',';
+        w = stpcpy(w, a->ids[i]);
     }
     *ret = v;
     return 0;

@@ -218,9 +218,12 @@ test_growth_reaches_size(void)
                           0);
     CU_ASSERT_EQUAL_FATAL(k, 9);
     for (size_t i = 0; i < k; i++) {
-        unsigned bus = 0;
+        char *end = NULL;
+        unsigned long bus;
 
-        CU_ASSERT_EQUAL_FATAL(sscanf(ids[i], "0000:%x:", &bus), 1);
+        CU_ASSERT_FATAL(strncmp(ids[i], "0000:", 5) == 0);
+        bus = strtoul(ids[i] + 5, &end, 16);
+        CU_ASSERT_FATAL(end && *end == ':');
         CU_ASSERT_FATAL(bus >= 1 && bus <= N_TRIPLES + 1);
         counts[bus - 1]++;
     }
