@@ -357,7 +357,7 @@ cdi_our_kinds(const char *dir, char ***ret, size_t *ret_n, struct topo_error *er
         return topo_error_set(err, -errno, "open %s: %s", dir, strerror(errno));
     r = list_dir(dirfd, &names, &n, err);
     if (r < 0)
-        return topo_error_prefix(err, "%s", dir);
+        return topo_error_prefix(err, r, "%s", dir);
     for (size_t i = 0; i < n && r >= 0; i++) {
         if (!is_ours(names[i]) || cdi_foreign_kind(dirfd, names[i], &kind) < 0)
             continue;
