@@ -5,6 +5,7 @@
 
 #include "topology/base/cleanup.h"
 #include "topology/base/macros.h"
+#include "topology/base/strfmt.h"
 #include "topology/host/host-priv.h"
 #include "topology/host/sysfs.h"
 
@@ -79,11 +80,13 @@ member_entry(const char *name, void *ctx)
 static int
 list_members(struct topo_host *host, int sys_fd, const char *sysfs_root, struct topo_group *g)
 {
-    char path[64];
-    struct listing l = {host, sysfs_root, path, g};
+    _cleanup_free_ char *path = NULL;
+    struct listing l = {host, sysfs_root, NULL, g};
     int r;
 
-    snprintf(path, sizeof(path), "kernel/iommu_groups/%d/devices", g->id);
+    if (topo_strfmt(&path, "kernel/iommu_groups/%d/devices", g->id) < 0)
+        return -ENOMEM;
+    l.path = path;
     free(g->members);
     g->members = NULL;
     g->n_members = 0;
@@ -93,7 +96,8 @@ list_members(struct topo_host *host, int sys_fd, const char *sysfs_root, struct 
     if (r < 0)
         topo_host_warn(host, "%s/%s: %s", sysfs_root, path, strerror(-r));
     /* functions[] is sorted by BDF, so index order is BDF order. */
-    qsort(g->members, g->n_members, sizeof(size_t), size_cmp);
+    if (g->n_members > 1)
+        qsort(g->members, g->n_members, sizeof(size_t), size_cmp);
     return 0;
 }
 

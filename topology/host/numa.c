@@ -6,6 +6,7 @@
 #include <numa.h>
 
 #include "topology/base/cleanup.h"
+#include "topology/base/strfmt.h"
 #include "topology/host/host-priv.h"
 #include "topology/host/sysfs.h"
 
@@ -71,37 +72,45 @@ parse_row(char *text, uint8_t *row, size_t n)
     return i == n ? 0 : -EINVAL;
 }
 
-static size_t
-count_nodes(int sys_fd)
+/* Nodes node0..node<n-1> present in sysfs: 0 and *ret, or -ENOMEM. */
+static int
+count_nodes(int sys_fd, size_t *ret)
 {
     size_t n = 0;
-    char path[64];
 
     while (n < NUMA_MAX_NODES) {
-        snprintf(path, sizeof(path), "devices/system/node/node%zu", n);
+        _cleanup_free_ char *path = NULL;
+
+        if (topo_strfmt(&path, "devices/system/node/node%zu", n) < 0)
+            return -ENOMEM;
         if (!topo_sysfs_exists(sys_fd, path))
             break;
         n++;
     }
-    return n;
+    *ret = n;
+    return 0;
 }
 
 static int
 from_sysfs(struct topo_host *host, int sys_fd, const char *sysfs_root)
 {
-    size_t n = count_nodes(sys_fd);
     _cleanup_free_ uint8_t *table = NULL;
+    size_t n;
 
+    if (count_nodes(sys_fd, &n) < 0)
+        return -ENOMEM;
     if (n == 0)
         return 0;
     table = calloc(n * n, 1);
     if (!table)
         return -ENOMEM;
     for (size_t a = 0; a < n; a++) {
-        char path[64], buf[4 * NUMA_MAX_NODES + 16];
+        _cleanup_free_ char *path = NULL;
+        char buf[4 * NUMA_MAX_NODES + 16];
         int r;
 
-        snprintf(path, sizeof(path), "devices/system/node/node%zu/distance", a);
+        if (topo_strfmt(&path, "devices/system/node/node%zu/distance", a) < 0)
+            return -ENOMEM;
         r = topo_sysfs_read(sys_fd, path, buf, sizeof(buf));
         if (r < 0 || parse_row(buf, table + a * n, n) < 0)
             return topo_host_warn(host, "%s/%s: %s; NUMA distances not used", sysfs_root, path,
