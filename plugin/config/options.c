@@ -158,8 +158,8 @@ apply_flag(struct plugin_options *o, int c, const char *arg, struct topo_error *
     case OPT_TAKEOVER: o->cdi_takeover = true; break;
     case OPT_NFD_DIR: r = set_str(&o->nfd_dir, arg); break;
     case OPT_METRICS:
-        if (plugin_parse_address(arg, err) < 0)
-            return topo_error_prefix(err, "--metrics-address");
+        if ((r = plugin_parse_address(arg, err)) < 0)
+            return topo_error_prefix(err, r, "--metrics-address");
         r = set_str(&o->metrics_address, arg);
         break;
     case OPT_AER_QUIET:

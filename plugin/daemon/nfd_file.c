@@ -81,7 +81,7 @@ plugin_nfd_sync(struct plugin_nfd *n, const struct inventory *inv, time_t now)
     if (n->labels && strcmp(n->labels, labels) == 0 && now < n->expiry - (time_t)n->ttl / 2)
         return 0;
     if ((r = write_file(n, text, &err)) < 0) {
-        log_error("nfd_failed", "dir=%s error=%s", n->dir, log_quote(err.msg, (char[600]){0}, 600));
+        log_error("nfd_failed", "dir=%s error=%s", n->dir, LOG_QUOTED(err.msg));
         return r;
     }
     log_info("nfd_written", "path=%s/%s ttl=%u", n->dir, NFD_FILE_NAME, n->ttl);
