@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,8 +58,9 @@ entry(struct plugin_metrics *m, enum plugin_counter c, const char *resource, con
         return NULL;
     e = &m->c.entries[m->c.n_entries++];
     *e = (struct plugin_counter_entry){.counter = c};
-    strcpy(e->resource, resource ? resource : ""); /* lengths checked above */
-    strcpy(e->reason, reason ? reason : "");
+    /* Lengths checked above: nothing is cut. */
+    snprintf(e->resource, sizeof(e->resource), "%s", resource ? resource : "");
+    snprintf(e->reason, sizeof(e->reason), "%s", reason ? reason : "");
     return e;
 }
 

@@ -75,6 +75,21 @@ read_all(int fd, long deadline, char **ret, size_t *ret_len)
     return 0;
 }
 
+/* The code of a status line's "NNN reason": 0 and *ret, or -EPROTO. */
+static int
+parse_status(const char *s, int *ret)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || v < 100 || v > 599)
+        return -EPROTO;
+    *ret = (int)v;
+    return 0;
+}
+
 int
 thttp_get(int port, const char *path, int timeout_ms, int *ret_status, char **ret_body)
 {
@@ -96,7 +111,8 @@ thttp_get(int port, const char *path, int timeout_ms, int *ret_status, char **re
     if (r < 0)
         return r;
     body = strstr(resp, "\r\n\r\n");
-    if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1 || !body) {
+    if (strncmp(resp, "HTTP/1.", 7) != 0 || !resp[7] || resp[8] != ' ' || !body ||
+        parse_status(resp + 9, &status) < 0) {
         free(resp);
         return -EPROTO;
     }

@@ -101,7 +101,9 @@ has_line(const char *text, const char *label)
     char want[200];
 
     snprintf(want, sizeof(want), "\n%s%s\n", NFD_LABEL_PREFIX, label);
-    return strstr(text, want) != NULL || strncmp(text, want + 1, strlen(want + 1)) == 0;
+    size_t n = strlen(want) - 1; /* want without its leading newline */
+
+    return strstr(text, want) != NULL || strncmp(text, want + 1, n) == 0;
 }
 
 static void

@@ -204,7 +204,7 @@ test_real_sys(void)
         first_line(fd, "current_link_width", width, sizeof(width));
         first_line(fd, "reset_method", reset, sizeof(reset));
         CU_ASSERT_STRING_EQUAL(topo_power_name(p.power),
-                               power[0] && strcmp(power, "error") ? power : "unknown");
+                               power[0] && strcmp(power, "error") != 0 ? power : "unknown");
         if (reset[0]) {
             CU_ASSERT_STRING_EQUAL(p.reset_method, reset);
         } else if (power[0]) { /* with power_state shown, reset_method is hidden only if none */
