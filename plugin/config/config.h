@@ -12,7 +12,7 @@
 int plugin_config_load(const char *path, struct plugin_options *o, struct topo_error *err);
 
 /* Largest config file accepted, in bytes (a file of exactly this size is). */
-#define PLUGIN_CONFIG_MAX_BYTES (64 * 1024)
+#define PLUGIN_CONFIG_MAX_BYTES ((size_t)64 * 1024)
 
 /* The same for the len bytes of text (not NUL-terminated; path only names
  * it in errors): a NUL byte or more than PLUGIN_CONFIG_MAX_BYTES is an

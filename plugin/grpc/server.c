@@ -124,7 +124,7 @@ plugin_server_start(struct plugin_server *s)
 
         grpc_server_destroy(srv);
         log_error("serve_failed", "resource=%s socket=%s error=%s", s->resource, s->socket_path,
-                  log_quote(r < 0 ? err.msg : "cannot bind the socket", (char[600]){0}, 600));
+                  LOG_QUOTED(r < 0 ? err.msg : "cannot bind the socket"));
         return r < 0 ? r : -EADDRNOTAVAIL;
     }
     grpc_server_start(srv);
