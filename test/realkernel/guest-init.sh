@@ -5,8 +5,9 @@
 # Roles of the emulated functions (realkernel.sh builds the machine):
 #   e1000e 8086:10d3, e1000 8086:100e  ->  GPU      10de:2330 class 0x030200
 #   pci-testdev 1b36:0005              ->  NVSwitch 10de:22a3 class 0x068000
-# Their vendor, device and class attribute files are overlaid with bind
-# mounts; groups, /dev/vfio nodes, driver links, NUMA and uevents are the
+# Their vendor, device, class and uevent attribute files are overlaid with
+# bind mounts (the uevent file carries the IDs too: PCI_ID, PCI_CLASS);
+# groups, /dev/vfio nodes, driver links, NUMA and netlink uevents are the
 # kernel's own.
 #
 # Output goes to the second serial port (/dev/ttyS1) in sections:
@@ -70,6 +71,18 @@ overlay() {
         fail "overlay $1/$2"
 }
 
+# The uevent file of $1 with NVIDIA's IDs: the kernel's text, PCI_ID and
+# PCI_CLASS rewritten for device $2 and class $3 (read once, after binding:
+# its DRIVER= line stays as it is now; the plugin follows the driver link).
+overlay_uevent() {
+    o="/run/ids/${1##*/}"
+    dev=$(echo "${2#0x}" | tr a-f A-F)
+    cls=$(printf %04X "$3")
+    sed -e "s/^PCI_ID=.*/PCI_ID=10DE:$dev/" -e "s/^PCI_CLASS=.*/PCI_CLASS=$cls/" \
+        "$1/uevent" >"$o/uevent" && mount --bind "$o/uevent" "$1/uevent" ||
+        fail "overlay $1/uevent"
+}
+
 # Give each role function NVIDIA IDs and bind it to vfio-pci.
 prepare_functions() {
     : >/run/functions
@@ -87,6 +100,7 @@ prepare_functions() {
         echo "${d##*/}" >/sys/bus/pci/drivers_probe
         drv=$(readlink "$d/driver")
         [ "${drv##*/}" = vfio-pci ] || fail "${d##*/} not bound to vfio-pci (driver: ${drv:-none})"
+        overlay_uevent "$d" "${ids% *}" "${ids#* }"
         echo "${d##*/} $role" >>/run/functions
     done
     [ -s /run/functions ] || fail "no emulated function found for any role"

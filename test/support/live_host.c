@@ -106,6 +106,18 @@ live_host_spawn(struct live_host *lh, const char *const *extra_args)
     return tproc_spawn_daemon((char *const *)argv, lh->log, NULL, &lh->pid);
 }
 
+static int write_new(const char *path, const char *text);
+
+static const char *
+last_component(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash ? slash + 1 : path;
+}
+
+static int rewrite_uevent(const char *dir, const char *driver, const char *slot);
+
 /* Move from -> to unless `to` already exists (idempotent toggles). */
 static int
 move(const char *from, const char *to)
@@ -117,16 +129,63 @@ move(const char *from, const char *to)
     return rename(from, to) < 0 ? -errno : 0;
 }
 
+/* Rewrite the uevent file of function directory dir as the kernel would
+ * show it: DRIVER=<driver> first (none when driver is NULL), PCI_SLOT_NAME
+ * replaced when slot is given. Atomic (temp file, rename); a function
+ * without a uevent file is left alone. 0 or -errno. */
+static int
+rewrite_uevent(const char *dir, const char *driver, const char *slot)
+{
+    _cleanup_free_ char *path = NULL, *tmp = NULL, *text = NULL;
+    size_t len = 0;
+    char line[512];
+    FILE *in, *out;
+    int r;
+
+    if (asprintf(&path, "%s/uevent", dir) < 0 || asprintf(&tmp, "%s/.uevent.new", dir) < 0)
+        return -ENOMEM;
+    if (!(in = fopen(path, "re")))
+        return errno == ENOENT ? 0 : -errno;
+    if (!(out = open_memstream(&text, &len))) {
+        fclose(in);
+        return -ENOMEM;
+    }
+    if (driver)
+        fprintf(out, "DRIVER=%s\n", driver);
+    while (fgets(line, sizeof(line), in)) {
+        if (strncmp(line, "DRIVER=", 7) == 0)
+            continue;
+        if (slot && strncmp(line, "PCI_SLOT_NAME=", 14) == 0)
+            fprintf(out, "PCI_SLOT_NAME=%s\n", slot);
+        else
+            fputs(line, out);
+    }
+    fclose(in);
+    fclose(out);
+    unlink(tmp);
+    if ((r = write_new(tmp, text)) < 0)
+        return r;
+    return rename(tmp, path) < 0 ? -errno : 0;
+}
+
 int
 live_host_set_bound(const struct live_host *lh, const char *bdf, bool bound)
 {
-    _cleanup_free_ char *link = NULL, *aside = NULL;
+    _cleanup_free_ char *dir = NULL, *link = NULL, *aside = NULL;
+    char target[4096];
+    ssize_t n;
+    int r;
 
     /* The aside name lives in the function dir, where the scan never looks. */
-    if (asprintf(&link, "%s/bus/pci/devices/%s/driver", lh->sysfs, bdf) < 0 ||
-        asprintf(&aside, "%s/bus/pci/devices/%s/.driver-unbound", lh->sysfs, bdf) < 0)
+    if (asprintf(&dir, "%s/bus/pci/devices/%s", lh->sysfs, bdf) < 0 ||
+        asprintf(&link, "%s/driver", dir) < 0 || asprintf(&aside, "%s/.driver-unbound", dir) < 0)
         return -ENOMEM;
-    return bound ? move(aside, link) : move(link, aside);
+    if ((r = bound ? move(aside, link) : move(link, aside)) < 0)
+        return r;
+    n = bound ? readlink(link, target, sizeof(target) - 1) : -1;
+    if (n >= 0)
+        target[n] = '\0';
+    return rewrite_uevent(dir, n >= 0 ? last_component(target) : NULL, NULL);
 }
 
 int
@@ -313,7 +372,9 @@ clone_function(const char *src_dir, const char *dst_dir, int group, int cdev)
         return -ENOMEM;
     if (mkdir(vdir, 0755) < 0)
         return -errno;
-    return write_new(vdev, text);
+    if ((r = write_new(vdev, text)) < 0)
+        return r;
+    return rewrite_uevent(dst_dir, "vfio-pci", last_component(dst_dir));
 }
 
 /* kernel/iommu_groups/<group>/devices/<bdf>, /dev/vfio/<group> and

@@ -102,6 +102,9 @@ struct topo_function {
     int root_port;     /* index of the root port above it (itself if it is one), -1 if none */
     char *host_bridge; /* name of the sysfs directory above the root port ("pci0000:00"), or NULL */
     struct topo_pcie pcie; /* GPU/NVSwitch PFs only; all unknown for other functions */
+    bool reported;     /* an NVIDIA function, a member of its IOMMU group or a bridge above:
+                        * links, group, NUMA node and PF were read. Others carry only
+                        * IDs, class and driver (from their uevent); -1 elsewhere. */
 };
 
 struct topo_group {
@@ -138,6 +141,16 @@ struct topo_scan_options {
  * Damaged entries never fail the scan: they become warnings. */
 int topo_scan(const struct topo_scan_options *opts, struct topo_host **ret_host,
               struct topo_error *err);
+
+/* Scan again after the functions named in bdfs changed (uevents: bound,
+ * unbound, added, removed): read those functions and what depends on them
+ * (their IOMMU groups, newly reported neighbours) again, reuse the rest of
+ * prev (borrowed). The result equals topo_scan() of the same tree when
+ * nothing else changed; warnings cover only what was read again. prev
+ * NULL: a full scan. 0 and *ret_host (caller frees), or -errno. */
+int topo_scan_update(const struct topo_scan_options *opts, const struct topo_host *prev,
+                     const char *const *bdfs, size_t n_bdfs, struct topo_host **ret_host,
+                     struct topo_error *err);
 
 /* Free a host model; NULL is accepted. */
 void topo_host_free(struct topo_host *host);

@@ -9,15 +9,13 @@
 #include "topology/host/host-priv.h"
 #include "topology/host/sysfs.h"
 
-/* IOMMU groups. The ids come from one listing of kernel/iommu_groups;
- * membership from each function's iommu_group link (already read by the
- * scan). VFIO checks the group's devices/ directory, so that directory
- * is listed, and wins, for every group that holds an NVIDIA function: the
- * ones we may hand out. It is also listed for a group no function links
- * to, which only a damaged or changing sysfs shows. Listing every group
- * would cost four syscalls per group (one per function on most hosts). */
-
-#define NVIDIA_VENDOR 0x10de
+/* IOMMU groups. The ids come from one listing of kernel/iommu_groups.
+ * VFIO checks a group's devices/ directory, so the scan lists that
+ * directory for every group that holds an NVIDIA function (the ones we may
+ * hand out), and it is authoritative there. Other groups get their members
+ * from the iommu_group links of the functions the scan looked at (bridges
+ * above NVIDIA functions): listing every group would cost four syscalls per
+ * group, about one more read per function on most hosts. */
 
 static int
 size_cmp(const void *a, const void *b)
@@ -76,9 +74,9 @@ member_entry(const char *name, void *ctx)
     return add_member(l->g, (size_t)idx);
 }
 
-/* Replace the link-derived members of g by what devices/ lists. */
-static int
-list_members(struct topo_host *host, int sys_fd, const char *sysfs_root, struct topo_group *g)
+int
+topo_iommu_list_members(struct topo_host *host, int sys_fd, const char *sysfs_root,
+                        struct topo_group *g)
 {
     _cleanup_free_ char *path = NULL;
     struct listing l = {host, sysfs_root, NULL, g};
@@ -200,15 +198,6 @@ topo_iommu_list(struct topo_host *host, int sys_fd, const char *sysfs_root)
     return 0;
 }
 
-static bool
-holds_nvidia(const struct topo_host *host, const struct topo_group *g)
-{
-    for (size_t i = 0; i < g->n_members; i++)
-        if (host->functions[g->members[i]].vendor == NVIDIA_VENDOR)
-            return true;
-    return false;
-}
-
 /* Which groups have a /dev/vfio/<id> node: one listing, not one stat each. */
 static int
 mark_dev_nodes(struct topo_host *host, int dev_fd)
@@ -229,25 +218,19 @@ mark_dev_nodes(struct topo_host *host, int dev_fd)
 }
 
 int
-topo_iommu_members(struct topo_host *host, int sys_fd, int dev_fd, const char *sysfs_root)
+topo_iommu_members(struct topo_host *host, const bool *listed, int dev_fd)
 {
     int r;
 
     for (size_t i = 0; i < host->n_functions; i++) {
-        struct topo_group *g =
-            (struct topo_group *)topo_host_group(host, host->functions[i].iommu_group);
+        const struct topo_group *cg = topo_host_group(host, host->functions[i].iommu_group);
+        struct topo_group *g = cg ? &host->groups[cg - host->groups] : NULL;
 
-        if (g && (r = add_member(g, i)) < 0)
+        if (g && !listed[g - host->groups] && (r = add_member(g, i)) < 0)
             return r;
     }
-    for (size_t i = 0; i < host->n_groups; i++) {
-        struct topo_group *g = &host->groups[i];
-
-        if ((g->n_members == 0 || holds_nvidia(host, g)) &&
-            (r = list_members(host, sys_fd, sysfs_root, g)) < 0)
+    for (size_t i = 0; i < host->n_groups; i++)
+        if ((r = judge_group(host, &host->groups[i])) < 0)
             return r;
-        if ((r = judge_group(host, g)) < 0)
-            return r;
-    }
     return mark_dev_nodes(host, dev_fd);
 }

@@ -93,18 +93,6 @@ guarded_init(struct topo_pci *pci)
 }
 
 static bool
-guarded_scan(struct topo_pci *pci)
-{
-    return PCI_GUARDED(pci, pci_scan_bus(pci->acc));
-}
-
-static bool
-guarded_fill(struct topo_pci *pci, struct pci_dev *d, unsigned flags)
-{
-    return PCI_GUARDED(pci, pci_fill_info(d, (int)flags));
-}
-
-static bool
 guarded_cleanup(struct topo_pci *pci)
 {
     return PCI_GUARDED(pci, pci_cleanup(pci->acc));
@@ -154,68 +142,6 @@ topo_pci_open(const char *sysfs_root, topo_pci_warn_fn *warn, void *ctx, struct 
         return topo_error_set(err, -EIO, "libpci: cannot use sysfs at %s", path);
     }
     *ret = pci;
-    return 0;
-}
-
-static int
-entry_cmp(const void *a, const void *b)
-{
-    return strcmp(((const struct topo_pci_entry *)a)->bdf,
-                  ((const struct topo_pci_entry *)b)->bdf);
-}
-
-/* Each PCI_FILL_* bit costs the linux-sysfs backend one attribute file
- * (open, read, close): IDENT reads vendor and device, CLASS reads class,
- * CLASS_EXT re-reads class for the prog-if and adds revision. prog-if is
- * therefore asked for only where it is reported (progif_vendor). */
-static void
-fill_entry(struct topo_pci *pci, struct pci_dev *d, uint16_t progif_vendor,
-           struct topo_pci_entry *e)
-{
-    unsigned class_flags = PCI_FILL_CLASS;
-
-    memset(e, 0, sizeof(*e));
-    snprintf(e->bdf, sizeof(e->bdf), "%04x:%02x:%02x.%x", (unsigned)d->domain,
-             (unsigned)d->bus, (unsigned)d->dev, (unsigned)d->func);
-    /* Two calls so that an unreadable class does not hide good IDs. */
-    e->ident_ok = guarded_fill(pci, d, PCI_FILL_IDENT);
-    if (e->ident_ok) {
-        e->vendor = d->vendor_id;
-        e->device = d->device_id;
-    } else {
-        e->vendor = e->device = 0xffff;
-    }
-    if (e->ident_ok && e->vendor == progif_vendor)
-        class_flags |= PCI_FILL_CLASS_EXT;
-    e->class_ok = guarded_fill(pci, d, class_flags);
-    if (e->class_ok)
-        e->class_code = ((uint32_t)d->device_class << 8) |
-                        (class_flags & PCI_FILL_CLASS_EXT ? d->prog_if : 0);
-}
-
-int
-topo_pci_list(struct topo_pci *pci, uint16_t progif_vendor, struct topo_pci_entry **ret,
-              size_t *ret_n, struct topo_error *err)
-{
-    struct topo_pci_entry *v;
-    size_t n = 0, i = 0;
-    bool scanned;
-
-    scanned = guarded_scan(pci);
-    /* A failed scan keeps the devices linked so far; report it and go on
-     * with them rather than losing the whole host. */
-    if (!scanned && pci->warn)
-        pci->warn(pci->ctx, "libpci: bus scan stopped early; the device list may be partial");
-    for (struct pci_dev *d = pci->acc->devices; d; d = d->next)
-        n++;
-    v = calloc(n ? n : 1, sizeof(*v));
-    if (!v)
-        return topo_error_set(err, -ENOMEM, "out of memory listing %zu PCI functions", n);
-    for (struct pci_dev *d = pci->acc->devices; d; d = d->next)
-        fill_entry(pci, d, progif_vendor, &v[i++]);
-    qsort(v, n, sizeof(*v), entry_cmp);
-    *ret = v;
-    *ret_n = n;
     return 0;
 }
 

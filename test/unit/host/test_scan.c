@@ -129,7 +129,6 @@ static const struct exp_dist h100_dists[] = {
     {"0000:bd:00.0", "0000:dd:00.0", TOPO_DIST_PXB},  {"0000:0a:00.0", "0000:18:00.0", TOPO_DIST_NODE},
     {"0000:11:00.0", "0000:69:00.0", TOPO_DIST_NODE}, {"0000:9d:00.0", "0000:dd:00.0", TOPO_DIST_NODE},
     {"0000:0a:00.0", "0000:9d:00.0", TOPO_DIST_SYS},  {"0000:69:00.0", "0000:bd:00.0", TOPO_DIST_SYS},
-    {"0000:18:00.0", "0000:15:00.0", TOPO_DIST_PXB},  {"0000:69:00.0", "0000:66:00.0", TOPO_DIST_PXB},
     {"0000:1c:00.0", "0000:1f:00.0", TOPO_DIST_PIX},  {"0000:18:00.0", "0000:1c:00.0", TOPO_DIST_NODE},
 };
 
@@ -253,7 +252,7 @@ static const struct exp_dev b200_devs[] = {
     {"0000:ba:00.0", G, 0x2901, 26, 6, 1, NULL}, {"0000:bc:00.0", G, 0x2901, 27, 7, 1, NULL},
 };
 static const struct exp_dist b200_dists[] = {
-    {"0000:18:00.0", "0000:1a:00.0", TOPO_DIST_PIX}, {"0000:18:00.0", "0000:19:00.0", TOPO_DIST_PIX},
+    {"0000:18:00.0", "0000:1a:00.0", TOPO_DIST_PIX},
     {"0000:18:00.0", "0000:3a:00.0", TOPO_DIST_NODE}, {"0000:18:00.0", "0000:9a:00.0", TOPO_DIST_SYS},
     {"0000:ba:00.0", "0000:bc:00.0", TOPO_DIST_PIX},
 };

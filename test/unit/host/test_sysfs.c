@@ -80,9 +80,9 @@ test_list(void)
     rmdir(dir);
 }
 
-/* Every function has its driver, group and place in the tree; groups
- * without NVIDIA functions get their members from the functions' links;
- * NUMA node and physfn are read for NVIDIA functions and bridges above. */
+/* Every function has IDs, class and driver from its uevent; links, group,
+ * NUMA node and physfn are read only for the functions reported on (NVIDIA
+ * functions, their group members, the bridges above them). */
 static void
 test_lazy_details(void)
 {
@@ -94,17 +94,24 @@ test_lazy_details(void)
     nic = &h->functions[topo_fixture_index(h, "0000:19:00.0")];
     gpu = &h->functions[topo_fixture_index(h, "0000:18:00.0")];
     CU_ASSERT_STRING_EQUAL(nic->driver, "mlx5_core");
-    CU_ASSERT_FATAL(nic->parent >= 0 && gpu->parent >= 0);
-    /* sibling downstream ports of one switch */
-    CU_ASSERT_EQUAL(h->functions[nic->parent].parent, h->functions[gpu->parent].parent);
-    g = topo_host_group(h, nic->iommu_group);
+    CU_ASSERT_EQUAL(nic->class_code, 0x020000);
+    /* not reported: no place in the tree, no group, no NUMA node read */
+    CU_ASSERT_EQUAL(nic->parent, -1);
+    CU_ASSERT_EQUAL(nic->iommu_group, -1);
+    CU_ASSERT_EQUAL(nic->numa_node, -1);
+    CU_ASSERT_EQUAL(topo_distance(h, (size_t)(nic - h->functions), (size_t)(gpu - h->functions)),
+                    TOPO_DIST_SYS);
+    /* reported: the GPU, its group, the switch ports above it */
+    CU_ASSERT_FATAL(gpu->parent >= 0);
+    CU_ASSERT(h->functions[gpu->parent].parent >= 0);
+    g = topo_host_group(h, gpu->iommu_group);
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     CU_ASSERT_EQUAL(g->n_members, 1);
-    CU_ASSERT_EQUAL(g->members[0], (size_t)(nic - h->functions));
-    CU_ASSERT_FALSE(g->viable);
-    CU_ASSERT_EQUAL(nic->numa_node, -1); /* not read: not reported */
+    CU_ASSERT_EQUAL(g->members[0], (size_t)(gpu - h->functions));
+    CU_ASSERT_TRUE(g->viable);
     CU_ASSERT_EQUAL(gpu->numa_node, 0);
     CU_ASSERT_EQUAL(h->functions[gpu->parent].numa_node, 0);
+    CU_ASSERT(h->functions[gpu->parent].iommu_group >= 0);
     topo_host_free(h);
 }
 
