@@ -22,6 +22,8 @@
 /* Reason of a vanished device. */
 #define ALLOC_VANISHED_REASON "no longer present on the PCI bus"
 
+#define ALLOC_LINK_LEN (TOPO_BDF_LEN + sizeof("/driver"))
+
 /* Devices of one resource that must be assigned together (one IOMMU group). */
 struct alloc_unit {
     int group;             /* IOMMU group id, -1 when the device has none */
@@ -29,6 +31,7 @@ struct alloc_unit {
     size_t *devices;       /* indices into the resource's devices[], ascending */
     size_t n_check;
     char (*check)[TOPO_BDF_LEN + 1]; /* non-bridge group members that must stay VFIO-bound */
+    char (*check_link)[ALLOC_LINK_LEN]; /* theirs "<bdf>/driver", relative to bus/pci/devices */
 };
 
 struct alloc_resource {
@@ -42,9 +45,13 @@ struct alloc_resource {
                             * different nodes (prefer.c) */
 };
 
+/* What Allocate needs is made once per snapshot: the directories it
+ * re-checks are held open (O_PATH), the link paths are prebuilt. */
 struct alloc_priv {
     enum inv_mode mode;
     char *sysfs_root;
+    int devices_fd;        /* <sysfs-root>/bus/pci/devices, or -errno of its open */
+    int dev_fd;            /* the dev root, or -errno of its open */
     size_t n_resources;
     struct alloc_resource *res; /* parallel to inventory.resources[] */
 };
@@ -102,6 +109,10 @@ int alloc_health_pcie(const struct topo_host *host, const struct inv_policy *pol
  * inventory_node_clear), or -ENOMEM. */
 int alloc_node_facts(const struct topo_host *host, const struct inv_policy *policy,
                      struct inv_node *ret);
+
+/* Open the directories Allocate re-checks (a failed open is kept as
+ * -errno and reported by each Allocate). 0 or -ENOMEM. */
+int alloc_priv_prepare(struct alloc_priv *p, const char *dev_root);
 
 /* Units, distances and re-check lists of resource r; fn_of[d] may be
  * ALLOC_FN_VANISHED. ret->gpu comes from the first present device (false

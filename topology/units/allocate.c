@@ -1,8 +1,10 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "topology/units/alloc-priv.h"
@@ -12,40 +14,63 @@
 
 /* The Allocate op: validate a request against the snapshot and the
  * passthrough mode, re-check the live driver binding (the snapshot may be
- * seconds old), and return device nodes, CDI names and the env. */
+ * seconds old), and return the granted IDs and device nodes. What the
+ * re-checks need is prepared once per snapshot (alloc_priv_prepare). */
 
-/* Current driver of bdf under the sysfs root (new string): "none" when
- * unbound. NULL when out of memory. */
-static char *
-current_driver(int root, const char *bdf)
+static int
+open_dir(const char *path)
 {
-    _cleanup_free_ char *link = NULL, *target = NULL;
-    int r;
+    int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
-    if (asprintf(&link, "bus/pci/devices/%s/driver", bdf) < 0)
-        return NULL;
-    r = topo_sysfs_readlink(root, link, &target);
-    return strdup(r < 0 ? "none" : topo_path_basename(target));
+    return fd < 0 ? -errno : fd;
+}
+
+int
+alloc_priv_prepare(struct alloc_priv *p, const char *dev_root)
+{
+    _cleanup_free_ char *devices = NULL;
+
+    if (asprintf(&devices, "%s/bus/pci/devices", p->sysfs_root) < 0) {
+        devices = NULL;
+        return -ENOMEM;
+    }
+    /* a root that cannot be opened fails each Allocate with its reason */
+    p->devices_fd = open_dir(devices);
+    p->dev_fd = open_dir(dev_root ? dev_root : "/dev");
+    return 0;
+}
+
+/* Is the driver link <bdf>/driver (relative to bus/pci/devices) a VFIO
+ * driver? The current name goes to drv (truncated, "none" when unbound). */
+static bool
+bound_to_vfio(int devices_fd, const char *link, char *drv, size_t size)
+{
+    char target[PATH_MAX];
+    ssize_t n = readlinkat(devices_fd, link, target, sizeof(target) - 1);
+
+    if (n < 0) {
+        snprintf(drv, size, "none");
+        return false;
+    }
+    target[n] = '\0';
+    snprintf(drv, size, "%s", topo_path_basename(target));
+    return topo_vfio_driver(drv);
 }
 
 static int
 recheck_bindings(const struct alloc_priv *p, const struct alloc_resource *ar, const bool *units,
                  struct topo_error *err)
 {
-    _cleanup_close_ int root = open(p->sysfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-    if (root < 0)
-        return topo_error_set(err, -errno, "open sysfs root %s: %s", p->sysfs_root,
-                              strerror(errno));
+    if (p->devices_fd < 0)
+        return topo_error_set(err, p->devices_fd, "open %s/bus/pci/devices: %s", p->sysfs_root,
+                              strerror(-p->devices_fd));
     for (size_t u = 0; u < ar->n_units; u++) {
         if (!units[u])
             continue;
         for (size_t i = 0; i < ar->units[u].n_check; i++) {
-            _cleanup_free_ char *drv = current_driver(root, ar->units[u].check[i]);
+            char drv[256];
 
-            if (!drv)
-                return topo_error_set(err, -ENOMEM, "out of memory");
-            if (!topo_vfio_driver(drv))
+            if (!bound_to_vfio(p->devices_fd, ar->units[u].check_link[i], drv, sizeof(drv)))
                 return topo_error_set(err, -ENODEV,
                                       "%s is no longer bound to a VFIO driver (now: %s)",
                                       ar->units[u].check[i], drv);
@@ -55,18 +80,25 @@ recheck_bindings(const struct alloc_priv *p, const struct alloc_resource *ar, co
 }
 
 /* The device nodes handed out must still exist (a reset or an unbind
- * since the last scan removes them). */
+ * since the last scan removes them). Container paths are "/dev/<rel>" and
+ * host paths "<dev-root>/<rel>": rel is looked up under the open dev root. */
 static int
-recheck_nodes(const struct inv_resource *res, const bool *picked, struct topo_error *err)
+recheck_nodes(const struct alloc_priv *p, const struct inv_resource *res, const bool *picked,
+              struct topo_error *err)
 {
     for (size_t d = 0; d < res->n_devices; d++) {
         if (!picked[d])
             continue;
-        for (size_t i = 0; i < res->devices[d].n_nodes; i++)
-            if (access(res->devices[d].nodes[i].host_path, F_OK) < 0)
+        for (size_t i = 0; i < res->devices[d].n_nodes; i++) {
+            const struct inv_device_node *n = &res->devices[d].nodes[i];
+            const char *rel = strncmp(n->path, "/dev/", 5) == 0 ? n->path + 5 : n->host_path;
+            struct stat st;
+
+            if (p->dev_fd < 0 || fstatat(p->dev_fd, rel, &st, 0) < 0)
                 return topo_error_set(err, -ENODEV, "%s: device node %s is missing (%s)",
-                                      res->devices[d].id, res->devices[d].nodes[i].host_path,
-                                      strerror(errno));
+                                      res->devices[d].id, n->host_path,
+                                      strerror(p->dev_fd < 0 ? -p->dev_fd : errno));
+        }
     }
     return 0;
 }
@@ -186,7 +218,7 @@ alloc_allocate(const struct inventory *inv, size_t resource, const char *const *
     if (r == 0)
         r = recheck_bindings(p, ar, units, err);
     if (r == 0)
-        r = recheck_nodes(res, picked, err);
+        r = recheck_nodes(p, res, picked, err);
     if (r < 0)
         return r;
     if (fill_allocation(res, picked, n_ids, &a) < 0) {

@@ -293,6 +293,7 @@ make_priv(struct build_ctx *c, struct inventory *inv, struct topo_error *err)
     if (!p)
         return topo_error_set(err, -ENOMEM, "out of memory");
     inv->priv = p;
+    p->devices_fd = p->dev_fd = -EBADF;
     p->mode = c->policy->mode;
     p->sysfs_root = strdup(c->policy->sysfs_root ? c->policy->sysfs_root : "/sys");
     p->res = calloc(inv->n_resources ? inv->n_resources : 1, sizeof(*p->res));
@@ -308,6 +309,8 @@ make_priv(struct build_ctx *c, struct inventory *inv, struct topo_error *err)
                 !has_present(c->fn_of[r], inv->resources[r].n_devices))
                 p->res[r].gpu = c->gone[g].gpu;
     }
+    if (alloc_priv_prepare(p, c->policy->dev_root) < 0)
+        return topo_error_set(err, -ENOMEM, "out of memory");
     return 0;
 }
 

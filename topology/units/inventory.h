@@ -154,6 +154,22 @@ bool inventory_equal(const struct inventory *a, const struct inventory *b);
 /* Is id among inv's foreign devices? false for NULL. */
 bool inventory_is_foreign(const struct inventory *inv, const char *id);
 
+/* One change between two snapshots (topology/units/diff.c). */
+enum inv_change {
+    INV_CHANGE_ADDED = 0, /* old is NULL */
+    INV_CHANGE_REMOVED,   /* new is NULL */
+    INV_CHANGE_HEALTH,    /* health or its reason changed */
+};
+
+typedef void inv_diff_fn(void *ctx, enum inv_change what, const char *resource,
+                         const struct inv_device *old, const struct inv_device *new);
+
+/* Call fn once per device added, removed or whose health (or reason)
+ * changed from old to new (either may be NULL), resources in old's order
+ * then new ones, devices by id. Returns the number of changes. */
+size_t inventory_diff(const struct inventory *old, const struct inventory *new, inv_diff_fn *fn,
+                      void *ctx);
+
 /* What a host model becomes a snapshot under (topology/units/build.c). */
 struct inv_policy {
     enum inv_mode mode;

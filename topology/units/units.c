@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "topology/units/alloc-priv.h"
 
@@ -18,6 +19,7 @@ alloc_resource_priv_clear(struct alloc_resource *ar)
     for (size_t u = 0; u < ar->n_units; u++) {
         free(ar->units[u].devices);
         free(ar->units[u].check);
+        free(ar->units[u].check_link);
     }
     free(ar->units);
     free(ar->unit_of);
@@ -37,6 +39,10 @@ alloc_priv_free(void *priv)
         alloc_resource_priv_clear(&p->res[r]);
     free(p->res);
     free(p->sysfs_root);
+    if (p->devices_fd >= 0)
+        close(p->devices_fd);
+    if (p->dev_fd >= 0)
+        close(p->dev_fd);
     free(p);
 }
 
@@ -49,17 +55,19 @@ unit_checks(const struct topo_host *host, struct alloc_unit *u, size_t fn)
     size_t n = g ? g->n_members : 1;
 
     u->check = calloc(n, sizeof(*u->check));
-    if (!u->check)
+    u->check_link = calloc(n, sizeof(*u->check_link));
+    if (!u->check || !u->check_link)
         return -ENOMEM;
-    if (!g) {
-        memcpy(u->check[u->n_check++], host->functions[fn].bdf, TOPO_BDF_LEN + 1);
-        return 0;
-    }
-    for (size_t i = 0; i < g->n_members; i++) {
-        const struct topo_function *m = &host->functions[g->members[i]];
+    for (size_t i = 0; i < n; i++) {
+        const struct topo_function *m = &host->functions[g ? g->members[i] : fn];
+        size_t len = strlen(m->bdf); /* <= TOPO_BDF_LEN */
 
-        if (m->kind != TOPO_KIND_BRIDGE)
-            memcpy(u->check[u->n_check++], m->bdf, TOPO_BDF_LEN + 1);
+        if (g && m->kind == TOPO_KIND_BRIDGE)
+            continue;
+        memcpy(u->check[u->n_check], m->bdf, len + 1);
+        memcpy(u->check_link[u->n_check], m->bdf, len);
+        memcpy(u->check_link[u->n_check] + len, "/driver", sizeof("/driver"));
+        u->n_check++;
     }
     return 0;
 }

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,4 +99,53 @@ test_lookups_and_refs(void)
     inventory_unref(NULL);
 }
 
-TEST_SUITE(inventory, NULL, NULL, {"equal", test_equal}, {"lookups and refs", test_lookups_and_refs})
+struct seen {
+    char line[8][96];
+    size_t n;
+};
+
+static void
+record(void *ctx, enum inv_change what, const char *resource, const struct inv_device *old,
+       const struct inv_device *new)
+{
+    struct seen *s = ctx;
+    static const char *const names[] = {"added", "removed", "health"};
+
+    CU_ASSERT_FATAL(s->n < 8);
+    CU_ASSERT_EQUAL(old == NULL, what == INV_CHANGE_ADDED);
+    CU_ASSERT_EQUAL(new == NULL, what == INV_CHANGE_REMOVED);
+    snprintf(s->line[s->n++], sizeof(s->line[0]), "%s %s %s", names[what], resource,
+             (new ? new : old)->id);
+}
+
+/* One call per device added, removed or changed in health or reason. */
+static void
+test_diff(void)
+{
+    struct inventory *a = make(), *b = make();
+    struct inv_resource *r = &b->resources[0];
+    struct seen s = {0};
+
+    CU_ASSERT_EQUAL(inventory_diff(a, b, record, &s), 0);
+    r->devices[0].numa_node = 3; /* not a change of health */
+    CU_ASSERT_EQUAL(inventory_diff(a, b, record, &s), 0);
+    replace(&r->devices[1].reason, "no longer present on the PCI bus");
+    replace(&r->devices[0].id, "0000:17:00.0"); /* 18 removed, 17 added */
+    CU_ASSERT_EQUAL(inventory_diff(a, b, record, &s), 3);
+    CU_ASSERT_STRING_EQUAL(s.line[0], "added nvidia.com/pgpu 0000:17:00.0");
+    CU_ASSERT_STRING_EQUAL(s.line[1], "removed nvidia.com/pgpu 0000:18:00.0");
+    CU_ASSERT_STRING_EQUAL(s.line[2], "health nvidia.com/pgpu 0000:2a:00.0");
+    s.n = 0;
+    CU_ASSERT_EQUAL(inventory_diff(NULL, a, record, &s), 2);
+    CU_ASSERT_STRING_EQUAL(s.line[0], "added nvidia.com/pgpu 0000:18:00.0");
+    s.n = 0;
+    replace(&b->resources[0].name, "nvidia.com/other");
+    CU_ASSERT_EQUAL(inventory_diff(a, b, record, &s), 4);
+    CU_ASSERT_STRING_EQUAL(s.line[0], "removed nvidia.com/pgpu 0000:18:00.0");
+    CU_ASSERT_STRING_EQUAL(s.line[3], "added nvidia.com/other 0000:2a:00.0");
+    inventory_unref(a);
+    inventory_unref(b);
+}
+
+TEST_SUITE(inventory, NULL, NULL, {"equal", test_equal}, {"lookups and refs", test_lookups_and_refs},
+           {"diff", test_diff})
