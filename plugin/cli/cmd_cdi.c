@@ -45,7 +45,7 @@ cmd_cdi(const struct plugin_options *o)
         fprintf(stderr, "%s: no output: give --output DIR|- or --cdi-dir\n", PROG);
         return 1;
     }
-    if (plugin_inventory_scan(o, NULL, &inv, &err) < 0) {
+    if (plugin_inventory_scan(o, NULL, NULL, NULL, 0, &inv, &err) < 0) {
         fprintf(stderr, "%s: %s\n", PROG, err.msg);
         return 1;
     }

@@ -9,12 +9,13 @@
 #include "plugin/log/log.h"
 #include "plugin/metrics/metrics.h"
 
-/* The loader's memory: the last snapshot it produced, whose devices stay
- * listed (unhealthy) once they leave the bus, and the outputs that follow
- * every snapshot (node labels, metrics). The loader runs at start and
- * then only on the rescan thread, never concurrently: no lock. */
+/* The loader's memory: the host model of the last scan (for incremental
+ * rescans on uevents) and the outputs that follow every snapshot (node
+ * labels, metrics). The previous snapshot comes from the rescan thread,
+ * its one owner. The loader runs at start and then only on the rescan
+ * thread, never concurrently: no lock. */
 struct serve_loader {
-    struct inventory *last; /* own reference; NULL before the first load */
+    struct plugin_scan_cache cache;
     struct plugin_nfd nfd;
     struct plugin_metrics *metrics; /* NULL: off */
 };
@@ -30,7 +31,9 @@ seconds_since(const struct timespec *t0)
 
 /* The daemon's loader: scan and build the snapshot. */
 static int
-scan(const struct plugin_options *o, void *ctx, struct inventory **ret, struct topo_error *err)
+scan(const struct plugin_options *o, void *ctx, const struct inventory *previous,
+     const char *const *changed, size_t n_changed, struct inventory **ret,
+     struct topo_error *err)
 {
     struct serve_loader *l = ctx;
     struct inventory *inv = NULL;
@@ -38,12 +41,10 @@ scan(const struct plugin_options *o, void *ctx, struct inventory **ret, struct t
     int r;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    r = plugin_inventory_scan(o, l->last, &inv, err);
+    r = plugin_inventory_scan(o, previous, &l->cache, changed, n_changed, &inv, err);
     plugin_metrics_rescan(l->metrics, seconds_since(&t0), r == 0);
     if (r < 0)
         return r;
-    inventory_unref(l->last);
-    l->last = inventory_ref(inv);
     *ret = inv;
     return 0;
 }
@@ -83,6 +84,6 @@ cmd_serve(const struct plugin_options *o)
     r = plugin_serve_run(o, &src, l.metrics);
     plugin_nfd_close(&l.nfd);
     plugin_metrics_free(l.metrics);
-    inventory_unref(l.last);
+    plugin_scan_cache_clear(&l.cache);
     return r < 0 ? 1 : 0;
 }

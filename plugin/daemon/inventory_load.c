@@ -17,7 +17,8 @@ log_foreign(const struct inventory *inv, const struct inventory *previous)
 
 int
 plugin_inventory_scan(const struct plugin_options *o, const struct inventory *previous,
-                      struct inventory **ret, struct topo_error *err)
+                      struct plugin_scan_cache *cache, const char *const *changed,
+                      size_t n_changed, struct inventory **ret, struct topo_error *err)
 {
     struct topo_scan_options so = {
         .sysfs_root = o->sysfs_root,
@@ -38,15 +39,33 @@ plugin_inventory_scan(const struct plugin_options *o, const struct inventory *pr
     struct topo_host *host = NULL;
     int r;
 
-    if ((r = topo_scan(&so, &host, err)) < 0)
+    if (cache && cache->host && n_changed > 0)
+        r = topo_scan_update(&so, cache->host, changed, n_changed, &host, err);
+    else
+        r = topo_scan(&so, &host, err);
+    if (r < 0)
         return topo_error_prefix(err, r, "scan");
     for (size_t i = 0; i < host->n_warnings; i++)
         log_warn("scan_warning", "msg=%s", LOG_QUOTED(host->warnings[i]));
     r = inventory_build(host, &policy, ret, err);
-    topo_host_free(host);
     if (r == 0) {
         plugin_pcie_report(*ret, previous);
         log_foreign(*ret, previous);
     }
+    if (r < 0 || !cache) {
+        topo_host_free(host);
+        return r;
+    }
+    topo_host_free(cache->host);
+    cache->host = host;
     return r;
+}
+
+void
+plugin_scan_cache_clear(struct plugin_scan_cache *cache)
+{
+    if (!cache)
+        return;
+    topo_host_free(cache->host);
+    cache->host = NULL;
 }

@@ -21,7 +21,9 @@
 #include "topology/base/cleanup.h"
 
 /* The daemon's threads: the gRPC loop (this thread), the monitor (signals
- * and the kubelet dir), the rescan thread and the uevent listener. */
+ * and the kubelet dir), the rescan thread (the one owner of the current
+ * snapshot; every trigger reaches it through plugin_rescan_request*) and
+ * the uevent listener. */
 struct daemon {
     struct plugin_loop *loop;
     struct plugin_monitor *mon;
@@ -53,9 +55,9 @@ check_paths(const struct plugin_options *o, const struct inventory *inv, char **
 
 /* A kernel event about PCI, vfio or IOMMU groups: rescan (coalesced). */
 static void
-on_uevent(void *ctx)
+on_uevent(void *ctx, const char *const *slots, size_t n_slots)
 {
-    plugin_rescan_request(ctx);
+    plugin_rescan_request_functions(ctx, slots, n_slots);
 }
 
 /* Without netlink (e.g. a restricted container) the periodic rescan and
@@ -77,7 +79,7 @@ start_uevents(struct plugin_rescan *rescan)
 static void
 on_dir_change(void *ctx)
 {
-    plugin_rescan_request(ctx);
+    plugin_rescan_request(ctx, PLUGIN_RESCAN_CDI_DIR);
 }
 
 /* Without the watch, the periodic rescan still rewrites what is ours:
@@ -102,14 +104,14 @@ start_sources(struct daemon *d, const struct plugin_options *o, const struct plu
     struct plugin_sink sink = plugin_loop_sink(d->loop);
     int r;
 
-    if ((r = plugin_monitor_start(&sink, sig_fd, watch_fd, &d->mon)) < 0 ||
-        (r = plugin_rescan_start(&sink, o, src, inv, retry,
+    /* the rescan first: the monitor and the uevent listener request rescans */
+    if ((r = plugin_rescan_start(&sink, o, src, inv, retry,
                                  plugin_nfd_scan_interval(o->nfd_dir, o->rescan_interval),
-                                 &d->rescan)) < 0) {
+                                 &d->rescan)) < 0 ||
+        (r = plugin_monitor_start(&sink, d->rescan, sig_fd, watch_fd, &d->mon)) < 0) {
         log_error("serve_failed", "error=%s", strerror(-r));
         return r;
     }
-    plugin_runtime_set_rescan(d->loop, d->rescan);
     d->uev = start_uevents(d->rescan);
     d->dirw = start_dir_watch(src->sync_dir, d->rescan);
     return 0;
@@ -123,7 +125,6 @@ stop_all(struct daemon *d)
     plugin_monitor_stop(d->mon);
     uevent_monitor_stop(d->uev);
     plugin_dir_watch_stop(d->dirw);
-    plugin_runtime_set_rescan(d->loop, NULL);
     plugin_rescan_stop(d->rescan);
     plugin_runtime_destroy(d->loop);
 }
@@ -189,7 +190,7 @@ start_checks(const struct plugin_options *o, const struct plugin_source *src,
     int r;
 
     if ((r = plugin_kubelet_dir_check(o->kubelet_dir, &err)) < 0 ||
-        (r = src->load(o, src->ctx, ret_inv, &err)) < 0) {
+        (r = src->load(o, src->ctx, NULL, NULL, 0, ret_inv, &err)) < 0) {
         log_start_error(&err);
         return r;
     }

@@ -10,6 +10,7 @@
 #include "plugin/events/sink.h"
 #include "plugin/events/kubelet_watch.h"
 #include "plugin/events/monitor.h"
+#include "plugin/events/rescan.h"
 #include "plugin/events/signals.h"
 
 /* Signals and inotify arrive on file descriptors, and the gRPC thread
@@ -17,6 +18,7 @@
  * posts what it sees to the loop. */
 struct plugin_monitor {
     struct plugin_sink sink;
+    struct plugin_rescan *rescan;
     int sig_fd, watch_fd, stop_fd;
     pthread_t thread;
 };
@@ -56,16 +58,21 @@ monitor_main(void *arg)
         }
         if (fds[2].revents)
             return NULL;
-        if (fds[0].revents && (events = plugin_signals_read(m->sig_fd)))
-            plugin_sink_post(&m->sink, events, NULL);
+        if (fds[0].revents && (events = plugin_signals_read(m->sig_fd))) {
+            /* every rescan trigger takes the one route: a request */
+            if (events & PLUGIN_EV_RESCAN)
+                plugin_rescan_request(m->rescan, PLUGIN_RESCAN_SIGHUP);
+            if (events & ~PLUGIN_EV_RESCAN)
+                plugin_sink_post(&m->sink, events & ~PLUGIN_EV_RESCAN, NULL);
+        }
         if (fds[1].revents)
             drain_watch(m);
     }
 }
 
 int
-plugin_monitor_start(const struct plugin_sink *sink, int sig_fd, int watch_fd,
-                     struct plugin_monitor **ret)
+plugin_monitor_start(const struct plugin_sink *sink, struct plugin_rescan *rescan, int sig_fd,
+                     int watch_fd, struct plugin_monitor **ret)
 {
     struct plugin_monitor *m = calloc(1, sizeof(*m));
     int r;
@@ -73,6 +80,7 @@ plugin_monitor_start(const struct plugin_sink *sink, int sig_fd, int watch_fd,
     if (!m)
         return -ENOMEM;
     m->sink = *sink;
+    m->rescan = rescan;
     m->sig_fd = sig_fd;
     m->watch_fd = watch_fd;
     m->stop_fd = eventfd(0, EFD_CLOEXEC);

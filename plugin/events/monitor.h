@@ -6,10 +6,14 @@ struct plugin_sink;
  * events posted to sink. */
 struct plugin_monitor;
 
+struct plugin_rescan;
+
 /* Start the thread over sig_fd and watch_fd (both stay owned by the
- * caller). 0 and *ret, or -errno. */
-int plugin_monitor_start(const struct plugin_sink *sink, int sig_fd, int watch_fd,
-                         struct plugin_monitor **ret);
+ * caller). SIGHUP becomes a rescan request (the one route to a rescan),
+ * the rest events for sink (a kubelet restart re-registers; the hardware
+ * did not change). 0 and *ret, or -errno. */
+int plugin_monitor_start(const struct plugin_sink *sink, struct plugin_rescan *rescan, int sig_fd,
+                         int watch_fd, struct plugin_monitor **ret);
 
 /* Stop and join the thread, free it. NULL accepted. */
 void plugin_monitor_stop(struct plugin_monitor *m);

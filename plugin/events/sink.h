@@ -9,7 +9,7 @@
 /* Events (bit mask). */
 enum {
     PLUGIN_EV_STOP = 1u << 0,        /* SIGTERM / SIGINT */
-    PLUGIN_EV_RESCAN = 1u << 1,      /* SIGHUP */
+    PLUGIN_EV_RESCAN = 1u << 1,      /* SIGHUP (the monitor turns it into a rescan request) */
     PLUGIN_EV_KUBELET_NEW = 1u << 2, /* kubelet.sock created */
     PLUGIN_EV_DIR_DELETE = 1u << 3,  /* a file left the kubelet dir */
     PLUGIN_EV_PUBLISH = 1u << 4,     /* a new snapshot waits in the mailbox */

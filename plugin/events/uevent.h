@@ -62,6 +62,12 @@ int uevent_parse(const char *buf, size_t len, struct uevent *ret);
  * "pci", "vfio", "vfio-dev", "iommu", "iommu_group" (any action). */
 bool uevent_relevant(const struct uevent *ev);
 
+/* The PCI function an event is about: PCI_SLOT_NAME of a "pci" event, the
+ * function above the cdev of a "vfio-dev" event (".../0000:18:00.0/
+ * vfio-dev/vfio3"). 0 and the address in buf, or -ENOENT (another
+ * subsystem, or no address; buf untouched), -ENAMETOOLONG (size too small). */
+int uevent_pci_function(const struct uevent *ev, char *buf, size_t size);
+
 /* "add", "remove", ... for an action; "unknown" for UEVENT_ACTION_UNKNOWN. */
 const char *uevent_action_to_string(enum uevent_action action);
 
@@ -78,15 +84,25 @@ struct uevent_monitor_stats {
     uint64_t callbacks;  /* times cb was invoked */
 };
 
+/* Called once per drained burst of relevant events: the PCI functions they
+ * named (PCI_SLOT_NAME of "pci" events, the function above the cdev of
+ * "vfio-dev" events, each once), or n_slots == 0 when
+ * what changed is not known that precisely (another subsystem, too many
+ * functions, a receive overrun): then everything may have changed. */
+typedef void uevent_fn(void *ctx, const char *const *slots, size_t n_slots);
+
+/* Most functions named in one burst; more make it a "don't know". */
+#define UEVENT_SLOTS_MAX 32
+
 /* Open a NETLINK_KOBJECT_UEVENT socket on group 1 and start a thread that
- * calls cb(ctx) from that thread after relevant kernel events (once per
+ * calls cb from that thread after relevant kernel events (once per
  * drained burst) and after a receive overrun. cb must be cheap and must not
  * call uevent_monitor_stop(). Returns 0 and *ret (free with
  * uevent_monitor_stop()), or -errno with err filled (e.g. no netlink in a
  * sandbox: callers log a warning and rely on periodic rescans). In a network
  * namespace not owned by the initial user namespace the start succeeds but
  * the kernel delivers nothing; periodic rescans cover that too. */
-int uevent_monitor_start(void (*cb)(void *ctx), void *ctx, struct uevent_monitor **ret,
+int uevent_monitor_start(uevent_fn *cb, void *ctx, struct uevent_monitor **ret,
                          struct topo_error *err);
 
 /* Stop the thread, join it, close the socket, free m. Accepts NULL. After it

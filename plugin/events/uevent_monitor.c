@@ -26,8 +26,12 @@ struct uevent_monitor {
     int sock_fd;
     int stop_fd;
     pthread_t thread;
-    void (*cb)(void *ctx);
+    uevent_fn *cb;
     void *ctx;
+    char slots[UEVENT_SLOTS_MAX][16]; /* functions named in this burst */
+    const char *slot_ptrs[UEVENT_SLOTS_MAX];
+    size_t n_slots;
+    bool unknown; /* something changed that no slot names */
     struct uevent_monitor_stats stats; /* updated by the thread, read atomically */
     char buf[UEVENT_MSG_MAX + 1];      /* one more byte to see oversized datagrams */
 };
@@ -53,6 +57,30 @@ monitor_socket_open(struct topo_error *err)
         return topo_error_set(err, -errno, "bind netlink uevent group %u: %s", UEVENT_GROUP_KERNEL,
                               strerror(errno));
     return TAKE_FD(fd);
+}
+
+/* Remember which function a relevant event names (or that it names none). */
+static void
+note_slot(struct uevent_monitor *m, const struct uevent *ev)
+{
+    char slot[sizeof(m->slots[0])];
+    size_t len;
+
+    if (uevent_pci_function(ev, slot, sizeof(slot)) < 0) {
+        m->unknown = true;
+        return;
+    }
+    len = strlen(slot);
+    for (size_t i = 0; i < m->n_slots; i++)
+        if (strcmp(m->slots[i], slot) == 0)
+            return;
+    if (m->n_slots == UEVENT_SLOTS_MAX) {
+        m->unknown = true;
+        return;
+    }
+    memcpy(m->slots[m->n_slots], slot, len + 1);
+    m->slot_ptrs[m->n_slots] = m->slots[m->n_slots];
+    m->n_slots++;
 }
 
 /* Classify one datagram; true when it asks for a rescan. */
@@ -90,6 +118,7 @@ monitor_handle(struct uevent_monitor *m, size_t len, const struct sockaddr_nl *f
         return false;
     }
     STAT_INC(m, relevant);
+    note_slot(m, &ev);
     if (log_enabled(LOG_LEVEL_DEBUG))
         log_debug("uevent", "action=%s devpath=%s subsystem=%s driver=%s seqnum=%llu",
                   ev.action_name, LOG_QUOTED(ev.devpath), ev.subsystem,
@@ -121,6 +150,7 @@ monitor_drain(struct uevent_monitor *m)
                 /* The kernel dropped events for us: what changed is unknown. */
                 STAT_INC(m, overruns);
                 log_warn("uevent_overrun", "action=rescan");
+                m->unknown = true;
                 rescan = true;
                 continue;
             }
@@ -163,8 +193,10 @@ monitor_thread(void *arg)
         }
         if (r > 0) {
             STAT_INC(m, callbacks);
-            m->cb(m->ctx);
+            m->cb(m->ctx, m->slot_ptrs, m->unknown ? 0 : m->n_slots);
         }
+        m->n_slots = 0;
+        m->unknown = false;
     }
 }
 
@@ -186,7 +218,7 @@ monitor_thread_start(struct uevent_monitor *m)
 }
 
 int
-uevent_monitor_start_fd(int sock_fd, void (*cb)(void *ctx), void *ctx, struct uevent_monitor **ret,
+uevent_monitor_start_fd(int sock_fd, uevent_fn *cb, void *ctx, struct uevent_monitor **ret,
                         struct topo_error *err)
 {
     _cleanup_close_ int sock = sock_fd;
@@ -216,7 +248,7 @@ uevent_monitor_start_fd(int sock_fd, void (*cb)(void *ctx), void *ctx, struct ue
 }
 
 int
-uevent_monitor_start(void (*cb)(void *ctx), void *ctx, struct uevent_monitor **ret,
+uevent_monitor_start(uevent_fn *cb, void *ctx, struct uevent_monitor **ret,
                      struct topo_error *err)
 {
     int fd;

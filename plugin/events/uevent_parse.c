@@ -211,3 +211,46 @@ uevent_relevant(const struct uevent *ev)
             return true;
     return false;
 }
+
+/* The last component of devpath shaped like "dddd:bb:dd.f", or NULL; its
+ * length in *ret_len. */
+static const char *
+devpath_function(const char *devpath, size_t *ret_len)
+{
+    const char *found = NULL;
+
+    for (const char *c = devpath; c && *c; c = strchr(c, '/')) {
+        size_t len;
+
+        c += *c == '/';
+        len = strcspn(c, "/");
+        if (len == 12 && c[4] == ':' && c[7] == ':' && c[10] == '.') {
+            found = c;
+            *ret_len = len;
+        }
+    }
+    return found;
+}
+
+int
+uevent_pci_function(const struct uevent *ev, char *buf, size_t size)
+{
+    const char *name = NULL;
+    size_t len = 0;
+
+    if (!ev->subsystem)
+        return -ENOENT;
+    if (strcmp(ev->subsystem, "pci") == 0 && ev->pci_slot_name) {
+        name = ev->pci_slot_name;
+        len = strlen(name);
+    } else if (strcmp(ev->subsystem, "vfio-dev") == 0 && ev->devpath) {
+        name = devpath_function(ev->devpath, &len);
+    }
+    if (!name || len == 0)
+        return -ENOENT;
+    if (len >= size)
+        return -ENAMETOOLONG;
+    memcpy(buf, name, len);
+    buf[len] = '\0';
+    return 0;
+}

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include "plugin/log/log.h"
-#include "plugin/events/rescan.h"
 #include "plugin/grpc/loop.h"
 #include "plugin/grpc/socket_name.h"
 #include "plugin/metrics/metrics.h"
@@ -206,14 +205,18 @@ plugin_loop_handle_events(struct plugin_loop *loop)
     inv = loop->pending_inv;
     loop->pending_inv = NULL;
     pthread_mutex_unlock(&loop->lock);
+    /* Called after every completion: with an empty mailbox there is
+     * nothing to reconcile (flags change only with events, snapshots and
+     * server restarts, which reconcile themselves), and an RPC pays no
+     * stat of kubelet.sock. */
+    if (!events && !inv)
+        return;
     if (events & PLUGIN_EV_STOP)
         plugin_loop_stop(loop);
     if (loop->stopping) {
         inventory_unref(inv);
         return;
     }
-    if (events & PLUGIN_EV_RESCAN)
-        plugin_rescan_request(loop->rescan);
     if (inv)
         publish(loop, inv);
     if (events & (PLUGIN_EV_KUBELET_NEW | PLUGIN_EV_DIR_DELETE))

@@ -90,7 +90,6 @@ struct plugin_loop {
     struct inventory *inv; /* current snapshot (one reference) */
     struct plugin_server *servers;
     char *kubelet_sock; /* "<dir>/kubelet.sock" */
-    struct plugin_rescan *rescan;
     struct plugin_metrics *metrics; /* any thread (locks inside); NULL: off */
     bool stopping;
 

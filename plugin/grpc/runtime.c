@@ -74,12 +74,6 @@ plugin_runtime_start(const struct plugin_options *o, struct inventory *inv,
 }
 
 void
-plugin_runtime_set_rescan(struct plugin_loop *loop, struct plugin_rescan *rescan)
-{
-    loop->rescan = rescan;
-}
-
-void
 plugin_runtime_set_metrics(struct plugin_loop *loop, struct plugin_metrics *metrics)
 {
     loop->metrics = metrics;
@@ -112,7 +106,6 @@ plugin_runtime_destroy(struct plugin_loop *loop)
 
     if (!loop)
         return;
-    loop->rescan = NULL;
     plugin_loop_stop(loop);
     while (loop->servers || plugin_wake_busy(loop))
         plugin_loop_dispatch(

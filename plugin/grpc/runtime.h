@@ -9,7 +9,6 @@
  * snapshot on one completion queue, driven by one thread. */
 struct plugin_loop;
 struct plugin_metrics;
-struct plugin_rescan;
 
 /* grpc_init, the completion queue and the wake-up, and one server per
  * resource of inv (the loop takes a reference); kubelet_sock is the path
@@ -17,9 +16,6 @@ struct plugin_rescan;
  * left to tear down. */
 int plugin_runtime_start(const struct plugin_options *o, struct inventory *inv,
                          const char *kubelet_sock, struct plugin_loop **ret);
-
-/* Where SIGHUP sends its rescan request (NULL = nowhere). */
-void plugin_runtime_set_rescan(struct plugin_loop *loop, struct plugin_rescan *rescan);
 
 /* Where the loop counts calls, registrations and kubelet restarts (NULL
  * = nowhere). Before plugin_runtime_run. */

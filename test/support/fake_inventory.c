@@ -219,9 +219,13 @@ fake_inventory_load(const char *path, const char *dev_root, struct inventory **r
 }
 
 int
-fake_inventory_loader(const struct plugin_options *o, void *ctx, struct inventory **ret,
-                      struct topo_error *err)
+fake_inventory_loader(const struct plugin_options *o, void *ctx,
+                      const struct inventory *previous, const char *const *changed,
+                      size_t n_changed, struct inventory **ret, struct topo_error *err)
 {
+    (void)previous;
+    (void)changed;
+    (void)n_changed;
     const char *path = getenv("KGDP_FAKE_INVENTORY");
 
     (void)ctx;

@@ -32,5 +32,7 @@ int fake_inventory_load(const char *path, const char *dev_root, struct inventory
 
 /* plugin_inventory_loader over the file named by env KGDP_FAKE_INVENTORY,
  * with o->dev_root; ctx unused. -ENOENT when the variable is unset. */
-int fake_inventory_loader(const struct plugin_options *o, void *ctx, struct inventory **ret,
+int fake_inventory_loader(const struct plugin_options *o, void *ctx,
+                          const struct inventory *previous, const char *const *changed,
+                          size_t n_changed, struct inventory **ret,
                           struct topo_error *err);

@@ -26,8 +26,10 @@
 static unsigned long long cb_calls;
 
 static void
-count_cb(void *ctx)
+count_cb(void *ctx, const char *const *slots, size_t n_slots)
 {
+    (void)slots;
+    (void)n_slots;
     __atomic_add_fetch((unsigned long long *)ctx, 1, __ATOMIC_RELAXED);
 }
 

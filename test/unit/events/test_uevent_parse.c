@@ -312,6 +312,44 @@ test_relevance_edges(void)
     CU_ASSERT_STRING_EQUAL(uevent_action_to_string((enum uevent_action)99), "unknown");
 }
 
+/* The function an incremental rescan reads again: PCI_SLOT_NAME of pci
+ * events, the function above a vfio-dev cdev; none for other subsystems. */
+static void
+test_pci_function(void)
+{
+    static const struct {
+        const char *msg;
+        size_t len;
+        const char *want; /* NULL: -ENOENT */
+    } cases[] = {
+        {MSG(msg_unbind), "0000:18:00.0"},
+        {MSG(msg_pci_remove), "0000:18:00.0"},
+        {MSG(msg_vfio_dev_add), "0000:18:00.0"},
+        {MSG(msg_pci_change_recorded), "0000:00:01.0"},
+        {MSG(msg_vfio_group_add), NULL},
+        {MSG(msg_iommu_group_change), NULL},
+        {MSG(msg_iommu_add), NULL},
+    };
+    char buf[64], small[8];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char copy[1024];
+        struct uevent ev;
+
+        memcpy(copy, cases[i].msg, cases[i].len);
+        CU_ASSERT_EQUAL_FATAL(uevent_parse(copy, cases[i].len, &ev), 0);
+        memset(buf, 0, sizeof(buf));
+        if (cases[i].want) {
+            CU_ASSERT_EQUAL(uevent_pci_function(&ev, buf, sizeof(buf)), 0);
+            CU_ASSERT_STRING_EQUAL(buf, cases[i].want);
+            CU_ASSERT_EQUAL(uevent_pci_function(&ev, small, sizeof(small)), -ENAMETOOLONG);
+        } else {
+            CU_ASSERT_EQUAL(uevent_pci_function(&ev, buf, sizeof(buf)), -ENOENT);
+            CU_ASSERT_EQUAL(buf[0], '\0');
+        }
+    }
+}
+
 TEST_SUITE(uevent_parse, NULL, NULL, {"recorded kernel messages", test_parse_recorded},
            {"malformed messages", test_parse_malformed}, {"size limit", test_parse_size_limit},
-           {"relevance edges", test_relevance_edges})
+           {"relevance edges", test_relevance_edges}, {"the PCI function of an event", test_pci_function})

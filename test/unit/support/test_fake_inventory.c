@@ -175,9 +175,9 @@ test_loader_env(void)
     struct inventory *inv = NULL;
 
     unsetenv("KGDP_FAKE_INVENTORY");
-    CU_ASSERT_EQUAL(fake_inventory_loader(&o, NULL, &inv, &err), -ENOENT);
+    CU_ASSERT_EQUAL(fake_inventory_loader(&o, NULL, NULL, NULL, 0, &inv, &err), -ENOENT);
     setenv("KGDP_FAKE_INVENTORY", "/nonexistent/inv.txt", 1);
-    CU_ASSERT_EQUAL(fake_inventory_loader(&o, NULL, &inv, &err), -ENOENT);
+    CU_ASSERT_EQUAL(fake_inventory_loader(&o, NULL, NULL, NULL, 0, &inv, &err), -ENOENT);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "/nonexistent/inv.txt"));
     CU_ASSERT_PTR_NULL(inv);
     unsetenv("KGDP_FAKE_INVENTORY");
