@@ -103,9 +103,7 @@ test: deps
 		realtests=$(REALTESTS_LOG) || status=1; \
 	exit $$status
 
-bench: deps
-	$(MAKE) --no-print-directory $(BENCH_BIN) $(BIN) $(FIXTURES)/.stamp
-	$(TEST_ENV) $(BENCH_BIN)
+include test/bench/rules.mk
 
 demo: deps
 	$(MAKE) --no-print-directory $(BIN) $(SIM_BIN) $(CDI_CHECK) $(FIXTURES)/.stamp
