@@ -287,8 +287,8 @@ report(const struct results *x)
     const char *what[BENCH_MEM_N] = {"VmRSS", "Pss", "private (clean+dirty)", "private dirty"};
     char fig[96];
 
-    row("Allocate p50 (grpc-go client, 3 x 10k calls)", x->alloc.p50, "us", "empty unary call, minimal grpc-go",
-        x->empty.p50, BENCH_GOAL_RATIO_MAX, 1.2);
+    row("Allocate p50 (grpc-go client, 3 x 10k calls)", x->alloc.p50, "us",
+        "empty unary call, minimal grpc-go", x->empty.p50, BENCH_GOAL_RATIO_MAX, 1.2);
     row("Allocate p50", x->alloc.p50, "us", "minimal grpc-go plugin Allocate", x->go_alloc.p50,
         BENCH_GOAL_NONE, 0);
     row("Allocate p99", x->alloc.p99, "us", "minimal grpc-go plugin Allocate", x->go_alloc.p99,

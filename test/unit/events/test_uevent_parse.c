@@ -352,4 +352,5 @@ test_pci_function(void)
 
 TEST_SUITE(uevent_parse, NULL, NULL, {"recorded kernel messages", test_parse_recorded},
            {"malformed messages", test_parse_malformed}, {"size limit", test_parse_size_limit},
-           {"relevance edges", test_relevance_edges}, {"the PCI function of an event", test_pci_function})
+           {"relevance edges", test_relevance_edges},
+           {"the PCI function of an event", test_pci_function})
