@@ -165,11 +165,18 @@ BENCH(request_worst_case)
     }
     pref = worst_preferred(&inv->resources[ri], inv, &size);
     alloc = worst_allocate(&inv->resources[ri], inv);
-    printf("preferred request worst: %7.3f ms CPU  (%d container requests of size %zu, all "
-           "%zu GPUs offered; median of %d)\n",
-           pref, PLUGIN_MAX_CONTAINER_REQUESTS, size, inv->resources[ri].n_devices, REPEAT);
-    printf("allocate request worst:  %7.3f ms CPU  (%d container requests, %zu GPUs in all)\n",
-           alloc, PLUGIN_MAX_CONTAINER_REQUESTS, inv->resources[ri].n_devices);
+    if (pref >= 0 && alloc >= 0) {
+        char fig[128];
+
+        snprintf(fig, sizeof(fig), "worst request: %d x GetPreferredAllocation of %zu, CPU",
+                 PLUGIN_MAX_CONTAINER_REQUESTS, size);
+        bench_row(&(struct bench_row){.figure = fig, .value = pref, .unit = "ms",
+                                      .baseline = "worst Allocate request, CPU",
+                                      .base = alloc});
+        snprintf(fig, sizeof(fig), "worst request: %d x Allocate (%zu GPUs), CPU",
+                 PLUGIN_MAX_CONTAINER_REQUESTS, inv->resources[ri].n_devices);
+        bench_row(&(struct bench_row){.figure = fig, .value = alloc, .unit = "ms"});
+    }
     inventory_unref(inv);
     return pref < 0 || alloc < 0;
 }
