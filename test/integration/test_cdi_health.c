@@ -401,10 +401,10 @@ test_another_stacks_gpu(void)
     for (int i = 0; i < 2; i++) {
         CU_ASSERT_EQUAL(kill(h.pid, SIGHUP), 0);
         end = tproc_now_ms() + CH_WAIT_MS * tproc_factor();
-        while (ch_log_count(&h, "event=rescan", "reason=request") <= i && tproc_now_ms() < end)
+        while (ch_log_count(&h, "event=rescan", "reason=sighup") <= i && tproc_now_ms() < end)
             usleep(20000);
     }
-    CU_ASSERT_EQUAL(ch_log_count(&h, "event=rescan", "reason=request"), 2);
+    CU_ASSERT_EQUAL(ch_log_count(&h, "event=rescan", "reason=sighup"), 2);
     CU_ASSERT_EQUAL(ch_log_count(&h, "event=not_advertised", "id=0000:31:00.0 driver=nvidia"), 1);
     ch_stop(&h);
     harness_fini(&h);
