@@ -406,7 +406,7 @@ run_scan(const struct topo_scan_options *opts, const struct topo_host *prev,
         return dev_fd;
     devices_fd = open_dir(sys_fd, "bus/pci/devices", "PCI device list", O_PATH, err);
     if (devices_fd < 0)
-        return topo_error_prefix(err, "scan %s", sysfs_root);
+        return topo_error_prefix(err, devices_fd, "scan %s", sysfs_root);
     s.sys_fd = sys_fd;
     s.dev_fd = dev_fd;
     s.devices_fd = devices_fd;
