@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,9 +22,15 @@ bench_cpu_ms(pid_t pid)
     buf[n] = '\0';
     /* fields after the command (which may hold spaces) start after ')' */
     p = strrchr(buf, ')');
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                     &stime) != 2)
+    if (!p)
         return -1;
+    /* after ") ": state, then fields 4..13; utime and stime are 14 and 15 */
+    for (int field = 3; p && field < 14; field++)
+        p = strchr(p + 1, ' ');
+    if (!p)
+        return -1;
+    utime = strtoul(p + 1, &p, 10);
+    stime = strtoul(p, NULL, 10);
     return (double)(utime + stime) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
@@ -39,10 +46,13 @@ kb_of(const char *path, const char *key, double *ret)
     if (!f)
         return -errno;
     while (fgets(line, sizeof(line), f)) {
+        char *end;
         double v;
 
-        if (strncmp(line, key, len) == 0 && line[len] == ':' &&
-            sscanf(line + len + 1, "%lf", &v) == 1) {
+        if (strncmp(line, key, len) != 0 || line[len] != ':')
+            continue;
+        v = strtod(line + len + 1, &end);
+        if (end != line + len + 1) {
             *ret = v;
             r = 0;
             break;

@@ -67,6 +67,24 @@ list_ids(struct ksim *sim)
     return ids;
 }
 
+/* "p50 p99" as the call command prints them. 0 or -EIO. */
+static int
+parse_two(FILE *f, struct calls *ret)
+{
+    char line[128], *end, *end2;
+    double a, b;
+
+    if (!fgets(line, sizeof(line), f))
+        return -EIO;
+    a = strtod(line, &end);
+    b = strtod(end, &end2);
+    if (end == line || end2 == end)
+        return -EIO;
+    ret->p50 = a;
+    ret->p99 = b;
+    return 0;
+}
+
 /* Run `goplugin call` against socket: n calls of method. */
 static int
 go_calls(const char *root, const char *socket, const char *method, const char *ids, pid_t server,
@@ -90,10 +108,7 @@ go_calls(const char *root, const char *socket, const char *method, const char *i
         return r;
     cpu1 = bench_cpu_ms(server);
     f = fopen(out, "re");
-    r = f && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-                fscanf(f, "%lf %lf", &ret->p50, &ret->p99) == 2
-            ? 0
-            : -EIO;
+    r = f && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? parse_two(f, ret) : -EIO;
     if (f)
         fclose(f);
     if (r < 0)

@@ -167,8 +167,8 @@ topo_enumerate_one(struct topo_host *host, const char *root, int devices_fd, con
     size_t len = strlen(bdf); /* <= TOPO_BDF_LEN: checked by topo_is_bdf */
     int r;
 
-    memcpy(path, bdf, len);
-    memcpy(path + len, "/uevent", sizeof("/uevent"));
+    if (snprintf(path, sizeof(path), "%s/uevent", bdf) >= (int)sizeof(path))
+        return 0; /* not a PCI address: the caller checked, cannot happen */
     *f = (struct topo_function){.iommu_group = -1, .vfio_cdev = -1, .numa_node = -1,
                                 .physfn = -1, .parent = -1, .root_port = -1};
     memcpy(f->bdf, bdf, len + 1);

@@ -222,6 +222,8 @@ topo_iommu_members(struct topo_host *host, const bool *listed, int dev_fd)
 {
     int r;
 
+    if (!host->groups) /* no IOMMU groups at all */
+        return mark_dev_nodes(host, dev_fd);
     for (size_t i = 0; i < host->n_functions; i++) {
         const struct topo_group *cg = topo_host_group(host, host->functions[i].iommu_group);
         struct topo_group *g = cg ? &host->groups[cg - host->groups] : NULL;

@@ -155,19 +155,22 @@ test_real_sys(void)
         /* what the uevent said agrees with the kernel's own attributes */
         snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", h->functions[i].bdf);
         if ((f = fopen(path, "re"))) {
-            CU_ASSERT(fgets(buf, sizeof(buf), f) && sscanf(buf, "%x", &v) == 1);
+            CU_ASSERT_PTR_NOT_NULL(fgets(buf, sizeof(buf), f));
+            v = (unsigned)strtoul(buf, NULL, 16);
             fclose(f);
             CU_ASSERT_EQUAL(h->functions[i].vendor, v);
         }
         snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", h->functions[i].bdf);
         if ((f = fopen(path, "re"))) {
-            CU_ASSERT(fgets(buf, sizeof(buf), f) && sscanf(buf, "%x", &d) == 1);
+            CU_ASSERT_PTR_NOT_NULL(fgets(buf, sizeof(buf), f));
+            d = (unsigned)strtoul(buf, NULL, 16);
             fclose(f);
             CU_ASSERT_EQUAL(h->functions[i].device, d);
         }
         snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class", h->functions[i].bdf);
         if ((f = fopen(path, "re"))) {
-            CU_ASSERT(fgets(buf, sizeof(buf), f) && sscanf(buf, "%x", &c) == 1);
+            CU_ASSERT_PTR_NOT_NULL(fgets(buf, sizeof(buf), f));
+            c = (unsigned)strtoul(buf, NULL, 16);
             fclose(f);
             CU_ASSERT_EQUAL(h->functions[i].class_code, c);
         }

@@ -116,8 +116,13 @@ static int
 random_event(struct live_host *lh, const struct event_pool *p, bool *present, unsigned *seed,
              int *added, char *ret_bdf)
 {
-    size_t k = (size_t)rand_r(seed) % p->n;
-    int what = rand_r(seed) % 8, r;
+    size_t k;
+    int what, r;
+
+    if (p->n == 0)
+        return -EINVAL;
+    k = (size_t)rand_r(seed) % p->n;
+    what = rand_r(seed) % 8;
 
     memcpy(ret_bdf, p->bdf[k], TOPO_BDF_LEN + 1);
     if (what == 7 && *added < 4) { /* hot-add a clone of a leaf on its bus */
