@@ -53,6 +53,10 @@ double bench_percentile(double *samples, size_t n, double p);
 /* CPU time (user + system) of process pid so far, in ms; < 0 on error. */
 double bench_cpu_ms(pid_t pid);
 
+/* CPU time of the calling thread in ms: what a request costs the serving
+ * thread, without the time other processes on a busy machine take. */
+double bench_thread_cpu_ms(void);
+
 /* Memory of process pid in KiB from /proc/PID/status and smaps_rollup:
  * ret[0] resident set, ret[1] proportional set, ret[2] private (clean +
  * dirty: includes the text of a binary no other process maps), ret[3]

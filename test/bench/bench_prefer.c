@@ -19,17 +19,6 @@
 #define GOAL_MS 5.0
 #define MAX_GPUS 64
 
-/* CPU time of this thread in ms: what a request costs the gRPC thread,
- * without the time other processes on a busy machine take from it. */
-static double
-cpu_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 struct req {
     const char *what;
     const char *avail[MAX_GPUS], *must[1];
@@ -48,11 +37,11 @@ time_preferred(const struct inventory *inv, const struct req *q, size_t size, ch
         struct topo_error err = TOPO_ERROR_INIT;
         char **ids = NULL;
         size_t n = 0;
-        double t0 = cpu_now_ms();
+        double t0 = bench_thread_cpu_ms();
         int r = inventory_preferred(inv, 0, q->avail, q->n_avail, q->must, q->n_must, size, &ids,
                                     &n, &err);
 
-        t[i] = cpu_now_ms() - t0;
+        t[i] = bench_thread_cpu_ms() - t0;
         if (r < 0) {
             fprintf(stderr, "bench: preferred %zu (%s): %s\n", size, q->what, err.msg);
             return -1;
@@ -75,10 +64,10 @@ time_allocate(const struct inventory *inv, char **ids, size_t n)
     for (int i = 0; i < RUNS; i++) {
         struct topo_error err = TOPO_ERROR_INIT;
         struct inv_allocation a = {0};
-        double t0 = cpu_now_ms();
+        double t0 = bench_thread_cpu_ms();
         int r = inventory_allocate(inv, 0, (const char *const *)ids, n, &a, &err);
 
-        t[i] = cpu_now_ms() - t0;
+        t[i] = bench_thread_cpu_ms() - t0;
         if (r < 0) {
             fprintf(stderr, "bench: allocate: %s\n", err.msg);
             return -1;

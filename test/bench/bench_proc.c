@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test/bench/bench.h"
@@ -78,4 +79,13 @@ bench_memory(pid_t pid, double ret[BENCH_MEM_N])
     ret[2] = clean + dirty;
     ret[3] = dirty;
     return 0;
+}
+
+double
+bench_thread_cpu_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }

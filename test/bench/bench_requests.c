@@ -21,15 +21,6 @@
 
 #define REPEAT 5
 
-static double
-cpu_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static struct inventory *
 large_inventory(void)
 {
@@ -69,12 +60,12 @@ time_request(const struct inventory *inv, enum plugin_unary m, const ProtobufCMe
     protobuf_c_message_pack(msg, buf);
     for (int i = 0; i < REPEAT; i++) {
         struct plugin_reply rep;
-        double t0 = cpu_ms();
+        double t0 = bench_thread_cpu_ms();
         bool ok;
 
         plugin_handle_request(&(struct plugin_served){.resource = "nvidia.com/pgpu"}, inv, m, buf,
                               len, &rep);
-        t[i] = cpu_ms() - t0;
+        t[i] = bench_thread_cpu_ms() - t0;
         ok = rep.code == GRPC_STATUS_OK;
         plugin_reply_clear(&rep);
         if (!ok) {
