@@ -44,6 +44,7 @@ enum plugin_reg_state {
     PLUGIN_REG_WAITING, /* retry at retry_at */
 };
 
+struct plugin_listener;
 struct plugin_loop;
 struct plugin_stream;
 
@@ -73,6 +74,7 @@ struct plugin_server {
     char *socket_name;
     char *socket_path;
     grpc_server *srv;
+    struct plugin_listener *listener; /* our socket in front of srv */
     uint64_t srv_gen;
     void *methods[PLUGIN_M_COUNT];
     enum plugin_server_state state;

@@ -7,6 +7,7 @@
 #include <grpc/grpc_security.h>
 
 #include "plugin/log/log.h"
+#include "plugin/grpc/listener.h"
 #include "plugin/grpc/loop.h"
 #include "plugin/grpc/socket_path.h"
 
@@ -76,10 +77,27 @@ plugin_server_new(struct plugin_loop *loop, const char *resource, const char *so
     return s;
 }
 
+/* A kubelet that stops acknowledging pings (stopped, hung) loses its
+ * connection, and a peer cannot open more streams than a kubelet needs. */
+#define KEEPALIVE_TIME_MS 30000
+#define KEEPALIVE_TIMEOUT_MS 10000
+#define MAX_CONCURRENT_STREAMS 100
+
 static grpc_server *
 server_create(struct plugin_server *s)
 {
-    grpc_server *srv = grpc_server_create(NULL, NULL);
+    grpc_arg args[] = {
+        {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_KEEPALIVE_TIME_MS,
+         .value.integer = KEEPALIVE_TIME_MS},
+        {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+         .value.integer = KEEPALIVE_TIMEOUT_MS},
+        {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
+         .value.integer = 1},
+        {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS,
+         .value.integer = MAX_CONCURRENT_STREAMS},
+    };
+    grpc_channel_args channel_args = {.num_args = sizeof(args) / sizeof(args[0]), .args = args};
+    grpc_server *srv = grpc_server_create(&channel_args, NULL);
 
     if (!srv)
         return NULL;
@@ -95,39 +113,45 @@ server_create(struct plugin_server *s)
     return srv;
 }
 
+/* A started grpc_server has to be shut down before it is destroyed. */
+/* A started grpc_server has to be shut down before it is destroyed. One
+ * that never had a connection or a call does so at once. */
+static void
+server_discard(grpc_server *srv)
+{
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+    static char tag;
+
+    grpc_server_shutdown_and_notify(srv, cq, &tag);
+    grpc_completion_queue_pluck(cq, &tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    grpc_completion_queue_shutdown(cq);
+    grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    grpc_completion_queue_destroy(cq);
+    grpc_server_destroy(srv);
+}
+
 int
 plugin_server_start(struct plugin_server *s)
 {
-    grpc_server_credentials *creds;
+    struct topo_error err = TOPO_ERROR_INIT;
     grpc_server *srv;
-    char *addr;
-    int port;
 
     if (s->state != PLUGIN_SRV_DOWN)
         return 0;
-    if (asprintf(&addr, "unix:%s", s->socket_path) < 0)
-        return -ENOMEM;
     srv = server_create(s);
-    if (!srv) {
-        free(addr);
+    if (!srv)
         return -ENOMEM;
-    }
-    creds = grpc_insecure_server_credentials_create();
-    /* Binding unlinks a stale file at the path: a socket left by a killed
-     * predecessor does not block us. */
-    port = grpc_server_add_http2_port(srv, addr, creds);
-    grpc_server_credentials_release(creds);
-    free(addr);
-    if (port == 0) {
-        struct topo_error err = TOPO_ERROR_INIT;
-        int r = plugin_kubelet_dir_check(s->loop->opts->kubelet_dir, &err);
-
-        grpc_server_destroy(srv);
-        log_error("serve_failed", "resource=%s socket=%s error=%s", s->resource, s->socket_path,
-                  LOG_QUOTED(r < 0 ? err.msg : "cannot bind the socket"));
-        return r < 0 ? r : -EADDRNOTAVAIL;
-    }
     grpc_server_start(srv);
+    if (plugin_listener_start(s->socket_path, s->resource, srv, &s->listener, &err) < 0) {
+        /* A read-only or non-directory kubelet dir is named as such. */
+        struct topo_error dir_err = TOPO_ERROR_INIT;
+        int r = plugin_kubelet_dir_check(s->loop->opts->kubelet_dir, &dir_err);
+
+        server_discard(srv);
+        log_error("serve_failed", "resource=%s socket=%s error=%s", s->resource, s->socket_path,
+                  LOG_QUOTED(r < 0 ? dir_err.msg : err.msg));
+        return r < 0 ? r : err.code;
+    }
     s->srv = srv;
     s->srv_gen++;
     s->state = PLUGIN_SRV_SERVING;
@@ -142,6 +166,10 @@ plugin_server_stop(struct plugin_server *s)
     if (s->state != PLUGIN_SRV_SERVING)
         return;
     s->state = PLUGIN_SRV_STOPPING;
+    /* First no new connections, and every open one shut down: a peer that
+     * stopped reading would otherwise hold the shutdown below forever. */
+    plugin_listener_stop(s->listener, s->removed || s->loop->stopping);
+    s->listener = NULL;
     grpc_server_shutdown_and_notify(s->srv, s->loop->cq, &s->shutdown_tag);
     plugin_server_ref(s);
     /* Shutdown waits for open calls, and ListAndWatch never ends by itself. */
