@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "plugin/daemon/serve.h"
@@ -171,6 +172,27 @@ serve(const struct plugin_options *o, const struct plugin_source *src,
     return r;
 }
 
+/* Every connection costs a descriptor (two: ours and libgrpc's), and a
+ * rescan opens sysfs and CDI files: take all the hard limit allows, so
+ * that running out takes a flood, not a busy node. */
+static void
+raise_nofile_limit(void)
+{
+    struct rlimit rl;
+    rlim_t was;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        log_warn("nofile_limit", "soft=%llu hard=%llu error=\"%s\"", (unsigned long long)was,
+                 (unsigned long long)rl.rlim_max, strerror(errno));
+    else
+        log_info("nofile_limit", "soft=%llu was=%llu", (unsigned long long)rl.rlim_cur,
+                 (unsigned long long)was);
+}
+
 static void
 log_start_error(const struct topo_error *err)
 {
@@ -225,6 +247,7 @@ plugin_serve_run(const struct plugin_options *o, const struct plugin_source *src
         inventory_unref(inv);
         return r;
     }
+    raise_nofile_limit();
     retry = src->sync && src->sync(o, src->ctx, inv) < 0;
     r = serve(o, src, metrics, inv, retry, kubelet_sock, sig_fd, watch_fd);
     inventory_unref(inv);

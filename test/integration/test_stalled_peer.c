@@ -22,6 +22,7 @@
 #define LIST_MS 5000     /* SIGHUP -> list at the simulator; times factor */
 #define SHUTDOWN_MS 2000 /* times factor */
 #define REREGISTER_MS 2000
+#define RSS_GROWTH_KB 4096 /* a few lists per stream, not one per update */
 
 /* Open n stalled ListAndWatch peers on resource's socket. */
 static int
@@ -108,18 +109,22 @@ test_sigterm_with_stalled_peers(void)
 {
     int fds[N_STALLED] = {-1, -1, -1};
     char *sockets[2] = {NULL, NULL};
-    long backlog;
+    long backlog, rss_before, rss_after;
     struct hl t;
 
     if (hl_start(&t, FIXTURE, NULL) < 0)
         return;
+    rss_before = tproc_rss_kb(t.lh.pid);
     sockets[0] = ksim_endpoint(t.sim, HL_PGPU);
     sockets[1] = ksim_endpoint(t.sim, HL_NVSWITCH);
     CU_ASSERT_EQUAL_FATAL(stall_open(&t, HL_PGPU, fds, N_STALLED), 0);
     CU_ASSERT_EQUAL(push_updates(&t, UPDATES), 0);
     backlog = stall_backlog(fds, N_STALLED);
-    fprintf(stderr, "[%d updates, %ld bytes unread by %d stalled peers] ", UPDATES, backlog,
-            N_STALLED);
+    rss_after = tproc_rss_kb(t.lh.pid);
+    fprintf(stderr, "[%d updates, %ld bytes unread by %d stalled peers, RSS %ld -> %ld kB] ",
+            UPDATES, backlog, N_STALLED, rss_before, rss_after);
+    /* Only the latest list is queued per stream, whatever the backlog. */
+    CU_ASSERT_TRUE(rss_before > 0 && rss_after - rss_before < RSS_GROWTH_KB * tproc_factor());
     /* The peers really stopped reading: the daemon filled their sockets. */
     CU_ASSERT_TRUE(backlog > 100000);
     assert_prompt_exit(&t, (const char *const *)sockets, 2);

@@ -39,3 +39,9 @@ void tproc_end(pid_t *pid, int timeout_ms);
 /* Delete path and everything below it, best effort (no links followed).
  * NULL is a no-op. */
 void tproc_rm_tree(const char *path);
+
+/* Open descriptors of pid (entries of /proc/<pid>/fd), or -errno. */
+int tproc_fd_count(pid_t pid);
+
+/* Resident set size of pid in kB (VmRSS), or -errno. */
+long tproc_rss_kb(pid_t pid);
