@@ -48,6 +48,11 @@ struct plugin_listener;
 struct plugin_loop;
 struct plugin_stream;
 
+/* Register retries: a kubelet's socket file appears a moment before it
+ * listens, so the first retry comes soon; failures double it up to max. */
+#define PLUGIN_REGISTER_RETRY_FIRST_MS 10
+#define PLUGIN_REGISTER_RETRY_MAX_MS 5000
+
 /* The async Register client of one resource. */
 struct plugin_register {
     enum plugin_reg_state state;

@@ -72,26 +72,54 @@ register_start_batch(struct plugin_server *s)
     return 0;
 }
 
+/* A channel of its own for one attempt. A restarted kubelet is a new peer:
+ * a subchannel shared with an earlier channel (libgrpc's global pool)
+ * would carry that one's reconnect backoff, ~1 s after a dial refused in
+ * the moment between the kubelet's bind() and listen(). Retrying is ours
+ * (register_retry_later), so libgrpc's own backoff is kept short. */
+static grpc_channel *
+register_channel(const char *kubelet_sock)
+{
+    grpc_arg args[] = {
+        {.type = GRPC_ARG_INTEGER,
+         .key = (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL,
+         .value.integer = 1},
+        {.type = GRPC_ARG_INTEGER,
+         .key = (char *)GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+         .value.integer = PLUGIN_REGISTER_RETRY_FIRST_MS},
+        {.type = GRPC_ARG_INTEGER,
+         .key = (char *)GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+         .value.integer = PLUGIN_REGISTER_RETRY_FIRST_MS},
+        {.type = GRPC_ARG_INTEGER,
+         .key = (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+         .value.integer = PLUGIN_REGISTER_RETRY_MAX_MS},
+    };
+    grpc_channel_args channel_args = {.num_args = sizeof(args) / sizeof(args[0]), .args = args};
+    grpc_channel_credentials *creds;
+    grpc_channel *ch;
+    char *target;
+
+    if (asprintf(&target, "unix:%s", kubelet_sock) < 0)
+        return NULL;
+    creds = grpc_insecure_credentials_create();
+    ch = grpc_channel_create(target, creds, &channel_args);
+    grpc_channel_credentials_release(creds);
+    free(target);
+    return ch;
+}
+
 static int
 register_start(struct plugin_server *s)
 {
     struct plugin_register *reg = &s->reg;
-    grpc_channel_credentials *creds;
-    _cleanup_free_ char *target = NULL;
     gpr_timespec deadline;
 
-    if (asprintf(&target, "unix:%s", s->loop->kubelet_sock) < 0)
-        return -ENOMEM;
     reg->tag.done = register_done;
     grpc_metadata_array_init(&reg->initial_md);
     grpc_metadata_array_init(&reg->trailing_md);
     reg->details = grpc_empty_slice();
     reg->request = register_request_pack(s);
-    /* A fresh channel per attempt: a restarted kubelet is a new peer, and an
-     * old channel's reconnect backoff would only delay us. */
-    creds = grpc_insecure_credentials_create();
-    reg->channel = grpc_channel_create(target, creds, NULL);
-    grpc_channel_credentials_release(creds);
+    reg->channel = register_channel(s->loop->kubelet_sock);
     deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                             gpr_time_from_millis(REGISTER_TIMEOUT_MS, GPR_TIMESPAN));
     if (reg->channel)
@@ -166,9 +194,13 @@ plugin_register_request(struct plugin_server *s)
         return;
     plugin_backoff_reset(&reg->backoff);
     switch (reg->state) {
-    case PLUGIN_REG_IN_FLIGHT: reg->again = true; break;
+    case PLUGIN_REG_IN_FLIGHT:
+        reg->again = true;
+        break;
     case PLUGIN_REG_WAITING:
-    case PLUGIN_REG_IDLE: register_attempt(s); break;
+    case PLUGIN_REG_IDLE:
+        register_attempt(s);
+        break;
     }
 }
 
@@ -180,8 +212,11 @@ plugin_register_cancel(struct plugin_server *s)
         s->reg.again = false;
         grpc_call_cancel(s->reg.call, NULL);
         break;
-    case PLUGIN_REG_WAITING: s->reg.state = PLUGIN_REG_IDLE; break;
-    case PLUGIN_REG_IDLE: break;
+    case PLUGIN_REG_WAITING:
+        s->reg.state = PLUGIN_REG_IDLE;
+        break;
+    case PLUGIN_REG_IDLE:
+        break;
     }
 }
 

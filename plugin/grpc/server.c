@@ -64,7 +64,8 @@ plugin_server_new(struct plugin_loop *loop, const char *resource, const char *so
     s->loop = loop;
     s->state = PLUGIN_SRV_DOWN;
     s->shutdown_tag.done = shutdown_done;
-    s->reg.backoff = (struct plugin_backoff)PLUGIN_BACKOFF_INIT(100, 5000);
+    s->reg.backoff = (struct plugin_backoff)PLUGIN_BACKOFF_INIT(PLUGIN_REGISTER_RETRY_FIRST_MS,
+                                                                PLUGIN_REGISTER_RETRY_MAX_MS);
     s->resource = strdup(resource);
     s->socket_name = strdup(socket_name);
     if (!s->resource || !s->socket_name ||
@@ -87,13 +88,17 @@ static grpc_server *
 server_create(struct plugin_server *s)
 {
     grpc_arg args[] = {
-        {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_KEEPALIVE_TIME_MS,
+        {.type = GRPC_ARG_INTEGER,
+         .key = (char *)GRPC_ARG_KEEPALIVE_TIME_MS,
          .value.integer = KEEPALIVE_TIME_MS},
-        {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+        {.type = GRPC_ARG_INTEGER,
+         .key = (char *)GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
          .value.integer = KEEPALIVE_TIMEOUT_MS},
-        {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
+        {.type = GRPC_ARG_INTEGER,
+         .key = (char *)GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
          .value.integer = 1},
-        {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS,
+        {.type = GRPC_ARG_INTEGER,
+         .key = (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS,
          .value.integer = MAX_CONCURRENT_STREAMS},
     };
     grpc_channel_args channel_args = {.num_args = sizeof(args) / sizeof(args[0]), .args = args};

@@ -49,6 +49,10 @@ struct ksim {
     grpc_completion_queue *cq;
     pthread_t thread;
     bool serving;
+    int listen_fd;          /* kubelet.sock, ours (listen.c) */
+    int listen_stop_fd;
+    pthread_t accept_thread;
+    int listen_delay_ms;    /* between bind() and listen() */
     size_t n_res;
     struct ksim_res **res;
     unsigned rejections;
@@ -58,6 +62,12 @@ struct ksim {
 /* register.c: start/stop the Registration server on sim->sock_path. */
 int ksim_server_start(struct ksim *sim);
 void ksim_server_stop(struct ksim *sim);
+
+/* listen.c: bind kubelet.sock, wait listen_delay_ms, listen and accept
+ * for sim->server (started) on a thread. 0 or -errno. */
+int ksim_listen_start(struct ksim *sim);
+/* Stop accepting and close the socket (the file stays). */
+void ksim_listen_stop(struct ksim *sim);
 
 /* stream.c: a registration owns a channel and a ListAndWatch reader
  * thread. ksim_reg_open dials and calls GetDevicePluginOptions (10 s);

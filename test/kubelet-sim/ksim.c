@@ -147,6 +147,12 @@ delete_sockets(const char *dir)
     return r;
 }
 
+void
+ksim_set_listen_delay(struct ksim *sim, int ms)
+{
+    sim->listen_delay_ms = ms;
+}
+
 int
 ksim_restart(struct ksim *sim)
 {

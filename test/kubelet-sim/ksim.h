@@ -32,6 +32,11 @@ void ksim_stop(struct ksim *sim);
  * Returns 0 or -errno (the sim is then not serving; ksim_stop still frees). */
 int ksim_restart(struct ksim *sim);
 
+/* From the next (re)start on, wait ms between bind() of kubelet.sock and
+ * listen(): a dial in that gap is refused, as with a real kubelet whose
+ * socket file appears a moment before it listens. 0 by default. */
+void ksim_set_listen_delay(struct ksim *sim, int ms);
+
 /* Wait until resource has a current registration (one made after the last
  * restart). Returns 0 or -ETIMEDOUT. */
 int ksim_wait_registered(struct ksim *sim, const char *resource, int timeout_ms);

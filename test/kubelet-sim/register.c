@@ -221,42 +221,33 @@ server_thread(void *arg)
 int
 ksim_server_start(struct ksim *sim)
 {
-    grpc_server_credentials *creds;
-    char *addr;
-    int port, r;
+    int r;
 
-    if (asprintf(&addr, "unix:%s", sim->sock_path) < 0)
-        return -ENOMEM;
+    sim->listen_fd = sim->listen_stop_fd = -1;
     sim->cq = grpc_completion_queue_create_for_next(NULL);
     sim->server = grpc_server_create(NULL, NULL);
     sim->method = grpc_server_register_method(sim->server, REGISTER_METHOD, NULL,
                                               GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
     grpc_server_register_completion_queue(sim->server, sim->cq, NULL);
-    creds = grpc_insecure_server_credentials_create();
-    port = grpc_server_add_http2_port(sim->server, addr, creds);
-    grpc_server_credentials_release(creds);
-    free(addr);
-    if (port <= 0) {
-        r = -EADDRNOTAVAIL;
-        goto fail;
-    }
     grpc_server_start(sim->server);
     r = -pthread_create(&sim->thread, NULL, server_thread, sim);
-    if (r == 0) {
-        sim->serving = true;
-        return 0;
+    if (r < 0) {
+        grpc_server_shutdown_and_notify(sim->server, sim->cq, &shutdown_tag);
+        grpc_completion_queue_next(sim->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        grpc_server_destroy(sim->server);
+        grpc_completion_queue_shutdown(sim->cq);
+        while (grpc_completion_queue_next(sim->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL)
+                   .type != GRPC_QUEUE_SHUTDOWN)
+            ;
+        grpc_completion_queue_destroy(sim->cq);
+        sim->server = NULL;
+        sim->cq = NULL;
+        return r;
     }
-    grpc_server_shutdown_and_notify(sim->server, sim->cq, &shutdown_tag);
-    grpc_completion_queue_next(sim->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
-fail:
-    grpc_server_destroy(sim->server);
-    grpc_completion_queue_shutdown(sim->cq);
-    while (grpc_completion_queue_next(sim->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
-           GRPC_QUEUE_SHUTDOWN)
-        ;
-    grpc_completion_queue_destroy(sim->cq);
-    sim->server = NULL;
-    sim->cq = NULL;
+    sim->serving = true;
+    r = ksim_listen_start(sim);
+    if (r < 0)
+        ksim_server_stop(sim);
     return r;
 }
 
@@ -265,6 +256,7 @@ ksim_server_stop(struct ksim *sim)
 {
     if (!sim->serving)
         return;
+    ksim_listen_stop(sim);
     grpc_server_shutdown_and_notify(sim->server, sim->cq, &shutdown_tag);
     grpc_server_cancel_all_calls(sim->server);
     pthread_join(sim->thread, NULL);
