@@ -100,7 +100,7 @@ start_dir_watch(const char *dir, struct plugin_rescan *rescan)
 
 static int
 start_sources(struct daemon *d, const struct plugin_options *o, const struct plugin_source *src,
-              struct inventory *inv, bool retry, int sig_fd, int watch_fd)
+              struct inventory *inv, bool retry, int sig_fd, struct plugin_kubelet_watch *watch)
 {
     struct plugin_sink sink = plugin_loop_sink(d->loop);
     int r;
@@ -109,7 +109,7 @@ start_sources(struct daemon *d, const struct plugin_options *o, const struct plu
     if ((r = plugin_rescan_start(&sink, o, src, inv, retry,
                                  plugin_nfd_scan_interval(o->nfd_dir, o->rescan_interval),
                                  &d->rescan)) < 0 ||
-        (r = plugin_monitor_start(&sink, d->rescan, sig_fd, watch_fd, &d->mon)) < 0) {
+        (r = plugin_monitor_start(&sink, d->rescan, sig_fd, watch, &d->mon)) < 0) {
         log_error("serve_failed", "error=%s", strerror(-r));
         return r;
     }
@@ -151,7 +151,7 @@ start_metrics(const struct plugin_options *o, struct plugin_metrics *metrics)
 static int
 serve(const struct plugin_options *o, const struct plugin_source *src,
       struct plugin_metrics *metrics, struct inventory *inv, bool retry, const char *kubelet_sock,
-      int sig_fd, int watch_fd)
+      int sig_fd, struct plugin_kubelet_watch *watch)
 {
     struct daemon d = {0};
     struct plugin_metrics_http *http;
@@ -164,7 +164,7 @@ serve(const struct plugin_options *o, const struct plugin_source *src,
     plugin_runtime_set_metrics(d.loop, metrics);
     http = start_metrics(o, metrics);
     log_info("start", "kubelet_dir=%s resources=%zu", o->kubelet_dir, inv->n_resources);
-    r = start_sources(&d, o, src, inv, retry, sig_fd, watch_fd);
+    r = start_sources(&d, o, src, inv, retry, sig_fd, watch);
     if (r == 0)
         plugin_runtime_run(d.loop);
     stop_all(&d);
@@ -205,8 +205,8 @@ log_start_error(const struct topo_error *err)
  * signals. 0 or -errno (logged); *ret_inv is the caller's either way. */
 static int
 start_checks(const struct plugin_options *o, const struct plugin_source *src,
-             struct inventory **ret_inv, char **ret_kubelet_sock, int *ret_watch_fd,
-             int *ret_sig_fd, sigset_t *old)
+             struct inventory **ret_inv, char **ret_kubelet_sock,
+             struct plugin_kubelet_watch **ret_watch, int *ret_sig_fd, sigset_t *old)
 {
     struct topo_error err = TOPO_ERROR_INIT;
     int r;
@@ -218,7 +218,7 @@ start_checks(const struct plugin_options *o, const struct plugin_source *src,
     }
     if ((r = check_paths(o, *ret_inv, ret_kubelet_sock)) < 0)
         return r;
-    if ((r = plugin_kubelet_watch_open(o->kubelet_dir, ret_watch_fd, &err)) < 0) {
+    if ((r = plugin_kubelet_watch_open(o->kubelet_dir, ret_watch, &err)) < 0) {
         log_start_error(&err);
         return r;
     }
@@ -236,20 +236,22 @@ plugin_serve_run(const struct plugin_options *o, const struct plugin_source *src
                  struct plugin_metrics *metrics)
 {
     _cleanup_close_ int sig_fd = -1;
-    _cleanup_close_ int watch_fd = -1;
+    struct plugin_kubelet_watch *watch = NULL;
     _cleanup_free_ char *kubelet_sock = NULL;
     struct inventory *inv = NULL;
     sigset_t old;
     bool retry;
     int r;
 
-    if ((r = start_checks(o, src, &inv, &kubelet_sock, &watch_fd, &sig_fd, &old)) < 0) {
+    if ((r = start_checks(o, src, &inv, &kubelet_sock, &watch, &sig_fd, &old)) < 0) {
+        plugin_kubelet_watch_close(watch);
         inventory_unref(inv);
         return r;
     }
     raise_nofile_limit();
     retry = src->sync && src->sync(o, src->ctx, inv) < 0;
-    r = serve(o, src, metrics, inv, retry, kubelet_sock, sig_fd, watch_fd);
+    r = serve(o, src, metrics, inv, retry, kubelet_sock, sig_fd, watch);
+    plugin_kubelet_watch_close(watch);
     inventory_unref(inv);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     log_info("exit", "status=%d", r < 0 ? 1 : 0);

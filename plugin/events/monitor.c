@@ -19,20 +19,16 @@
 struct plugin_monitor {
     struct plugin_sink sink;
     struct plugin_rescan *rescan;
-    int sig_fd, watch_fd, stop_fd;
+    struct plugin_kubelet_watch *watch;
+    int sig_fd, stop_fd;
     pthread_t thread;
 };
 
 static void
 drain_watch(struct plugin_monitor *m)
 {
-    /* Aligned for struct inotify_event. */
-    char buf[4096] __attribute__((aligned(8)));
-    unsigned events = 0;
-    ssize_t n;
+    unsigned events = plugin_kubelet_watch_read(m->watch);
 
-    while ((n = read(m->watch_fd, buf, sizeof(buf))) > 0)
-        events |= plugin_kubelet_watch_parse(buf, (size_t)n);
     if (events)
         plugin_sink_post(&m->sink, events, NULL);
 }
@@ -43,7 +39,7 @@ monitor_main(void *arg)
     struct plugin_monitor *m = arg;
     struct pollfd fds[3] = {
         {.fd = m->sig_fd, .events = POLLIN},
-        {.fd = m->watch_fd, .events = POLLIN},
+        {.fd = plugin_kubelet_watch_fd(m->watch), .events = POLLIN},
         {.fd = m->stop_fd, .events = POLLIN},
     };
 
@@ -72,7 +68,7 @@ monitor_main(void *arg)
 
 int
 plugin_monitor_start(const struct plugin_sink *sink, struct plugin_rescan *rescan, int sig_fd,
-                     int watch_fd, struct plugin_monitor **ret)
+                     struct plugin_kubelet_watch *watch, struct plugin_monitor **ret)
 {
     struct plugin_monitor *m = calloc(1, sizeof(*m));
     int r;
@@ -82,7 +78,7 @@ plugin_monitor_start(const struct plugin_sink *sink, struct plugin_rescan *resca
     m->sink = *sink;
     m->rescan = rescan;
     m->sig_fd = sig_fd;
-    m->watch_fd = watch_fd;
+    m->watch = watch;
     m->stop_fd = eventfd(0, EFD_CLOEXEC);
     if (m->stop_fd < 0) {
         r = -errno;
