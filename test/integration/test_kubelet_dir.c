@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "test/integration/test_health.h"
-#include "test/unit/suite.h"
+#include "test/support/suite.h"
 
 /* The kubelet dir itself deleted, moved away or replaced by a new
  * directory under the running daemon: once a kubelet listens in the new

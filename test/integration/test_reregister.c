@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "test/integration/fixture.h"
-#include "test/unit/suite.h"
+#include "test/support/suite.h"
 
 /* Re-registration after kubelet restarts, with the gap a real kubelet has
  * between bind() (kubelet.sock appears, a dial is refused) and listen():

@@ -8,7 +8,7 @@
 
 #include "test/integration/test_health.h"
 #include "test/support/stall_client.h"
-#include "test/unit/suite.h"
+#include "test/support/suite.h"
 
 /* Peers that stop reading a ListAndWatch stream while the host keeps
  * changing: the daemon must still stop at once on SIGTERM and still
