@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "plugin/daemon/prober.h"
 #include "plugin/daemon/serve.h"
 #include "plugin/events/dir_watch.h"
 #include "plugin/events/kubelet_watch.h"
@@ -21,16 +22,22 @@
 #include "plugin/metrics/metrics.h"
 #include "topology/base/cleanup.h"
 
+/* Self-probe of every socket: how often, and how long one may take. A
+ * healthy server answers in well under a millisecond. */
+#define PROBE_INTERVAL_MS 5000
+#define PROBE_TIMEOUT_MS 1000
+
 /* The daemon's threads: the gRPC loop (this thread), the monitor (signals
  * and the kubelet dir), the rescan thread (the one owner of the current
- * snapshot; every trigger reaches it through plugin_rescan_request*) and
- * the uevent listener. */
+ * snapshot; every trigger reaches it through plugin_rescan_request*), the
+ * uevent listener and the self-probe. */
 struct daemon {
     struct plugin_loop *loop;
     struct plugin_monitor *mon;
     struct plugin_rescan *rescan;
     struct uevent_monitor *uev;
     struct plugin_dir_watch *dirw;
+    struct plugin_prober *prober;
 };
 
 /* Every socket path must fit before anything is started. */
@@ -115,7 +122,9 @@ start_sources(struct daemon *d, const struct plugin_options *o, const struct plu
     }
     d->uev = start_uevents(d->rescan);
     d->dirw = start_dir_watch(src->sync_dir, d->rescan);
-    return 0;
+    if ((r = plugin_prober_start(d->loop, PROBE_INTERVAL_MS, PROBE_TIMEOUT_MS, &d->prober)) < 0)
+        log_error("serve_failed", "error=\"self-probe: %s\"", strerror(-r));
+    return r;
 }
 
 /* Close the mailbox, stop the helper threads, then the loop. */
@@ -123,6 +132,7 @@ static void
 stop_all(struct daemon *d)
 {
     plugin_runtime_close(d->loop);
+    plugin_prober_stop(d->prober);
     plugin_monitor_stop(d->mon);
     uevent_monitor_stop(d->uev);
     plugin_dir_watch_stop(d->dirw);

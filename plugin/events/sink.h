@@ -13,6 +13,7 @@ enum {
     PLUGIN_EV_KUBELET_NEW = 1u << 2, /* kubelet.sock created */
     PLUGIN_EV_DIR_DELETE = 1u << 3,  /* a file left the kubelet dir */
     PLUGIN_EV_PUBLISH = 1u << 4,     /* a new snapshot waits in the mailbox */
+    PLUGIN_EV_PROBED = 1u << 5,      /* a self-probe round ended (plugin/grpc/self_probe.c) */
 };
 
 struct plugin_sink {

@@ -67,8 +67,7 @@ plugin_loop_server_stopped(struct plugin_server *s)
         unlink_server(loop, s);
         return;
     }
-    /* A restart: the old socket is gone now, so binding cannot race the
-     * old listener's unlink of the same path. */
+    /* A restart: a new grpc_server behind a new socket. */
     if (plugin_server_start(s) == 0)
         s->need_register = true;
     plugin_loop_reconcile(loop);
@@ -221,7 +220,10 @@ plugin_loop_handle_events(struct plugin_loop *loop)
         publish(loop, inv);
     if (events & (PLUGIN_EV_KUBELET_NEW | PLUGIN_EV_DIR_DELETE))
         kubelet_events(loop, events);
+    if (events & PLUGIN_EV_PROBED)
+        plugin_self_probe_apply(loop);
     plugin_loop_reconcile(loop);
+    plugin_self_probe_targets(loop);
 }
 
 void

@@ -110,7 +110,31 @@ struct plugin_loop {
     grpc_channel *wake_channel;
     grpc_call *wake_call;
     struct plugin_tag wake_tag;
+
+    /* Self-probe (self_probe.c), under lock: the sockets to probe, as the
+     * loop last published them, and those that did not answer. */
+    struct plugin_probe_target *probe_targets;
+    size_t n_probe_targets;
+    struct plugin_probe_target *probe_failed;
+    size_t n_probe_failed;
 };
+
+/* A socket of a serving grpc_server: its path and generation (srv_gen). */
+struct plugin_probe_target {
+    char *path;
+    uint64_t gen;
+};
+
+/* self_probe.c */
+
+/* Publish the sockets that serve now as the probe's targets (loop thread;
+ * after every change of a server's state). */
+void plugin_self_probe_targets(struct plugin_loop *loop);
+/* Take the failed probes and restart what did not answer; retry servers
+ * left without a socket. Loop thread. */
+void plugin_self_probe_apply(struct plugin_loop *loop);
+/* Free the lists (teardown). */
+void plugin_self_probe_destroy(struct plugin_loop *loop);
 
 /* wake.c */
 

@@ -83,6 +83,7 @@ void
 plugin_runtime_run(struct plugin_loop *loop)
 {
     plugin_loop_reconcile(loop);
+    plugin_self_probe_targets(loop);
     while (!loop->stopping || loop->servers) {
         grpc_event ev = grpc_completion_queue_next(loop->cq, plugin_loop_deadline(loop), NULL);
 
@@ -111,6 +112,7 @@ plugin_runtime_destroy(struct plugin_loop *loop)
         plugin_loop_dispatch(
             grpc_completion_queue_next(loop->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL));
     plugin_wake_destroy(loop);
+    plugin_self_probe_destroy(loop);
     grpc_completion_queue_shutdown(loop->cq);
     do {
         ev = grpc_completion_queue_next(loop->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);

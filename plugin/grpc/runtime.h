@@ -27,6 +27,14 @@ struct plugin_sink plugin_loop_sink(struct plugin_loop *loop);
 /* Register and serve until a stop request has shut every server down. */
 void plugin_runtime_run(struct plugin_loop *loop);
 
+/* One self-probe round, on a thread that may block (never the loop's):
+ * every socket that serves is asked GetDevicePluginOptions within
+ * timeout_ms, and one that does not answer is re-created by the loop (a
+ * server can stop accepting while its socket file stays). A round is
+ * skipped while this process cannot open a socket itself: a probe could
+ * not tell a dead server from our own lack of descriptors. */
+void plugin_runtime_probe(struct plugin_loop *loop, int timeout_ms);
+
 /* Refuse further posts: call before stopping the event sources. */
 void plugin_runtime_close(struct plugin_loop *loop);
 

@@ -5,11 +5,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <grpc/grpc.h>
-#include <grpc/grpc_security.h>
-
 #include "test/integration/test_health.h"
-#include "test/kubelet-sim/ksim-priv.h"
+#include "test/integration/fresh_call.h"
 #include "test/support/stall_client.h"
 #include "test/support/suite.h"
 
@@ -18,49 +15,10 @@
 
 #define FIXTURE "hgx-h100-iommufd"
 #define LAW "/v1beta1.DevicePlugin/ListAndWatch"
-#define OPTIONS "/v1beta1.DevicePlugin/GetDevicePluginOptions"
 #define SPARE_FDS 24 /* the daemon's limit: what it has open plus this */
 #define FLOOD 80     /* connections opened against that limit */
 #define CALL_MS 3000 /* times factor */
 #define RECOVER_MS 5000
-
-/* GetDevicePluginOptions on a new connection to <kubelet dir>/socket:
- * 0 when it answered OK within timeout_ms. */
-static int
-fresh_call(const struct hl *t, const char *socket, int timeout_ms)
-{
-    /* Its own subchannel: a shared one would reuse the simulator's
-     * connection to the same socket, and prove nothing about accepting. */
-    grpc_arg arg = {.type = GRPC_ARG_INTEGER,
-                    .key = (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL,
-                    .value.integer = 1};
-    grpc_channel_args args = {.num_args = 1, .args = &arg};
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    ProtobufCMessage *resp = NULL;
-    grpc_status_code status = GRPC_STATUS_UNKNOWN;
-    char *target = NULL, *msg = NULL;
-    grpc_channel *ch;
-    int r;
-
-    if (asprintf(&target, "unix:%s/%s", t->lh.kubelet, socket) < 0) {
-        grpc_channel_credentials_release(creds);
-        return -ENOMEM;
-    }
-    ch = grpc_channel_create(target, creds, &args);
-    grpc_channel_credentials_release(creds);
-    r = ksim_unary(ch, OPTIONS, NULL, &v1beta1__device_plugin_options__descriptor, timeout_ms,
-                   &resp, &status, &msg);
-    if (r == 0 && status != GRPC_STATUS_OK) {
-        fprintf(stderr, "%s: status %d: %s\n", socket, (int)status, msg ? msg : "");
-        r = -EIO;
-    }
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
-    free(msg);
-    free(target);
-    grpc_channel_destroy(ch);
-    return r;
-}
 
 /* Connect up to n peers to socket (they keep a ListAndWatch open). The
  * number connected. */
@@ -123,8 +81,8 @@ test_exhausted_then_serving(void)
     /* Free again: both sockets take new connections, and what was in the
      * kubelet's hands still works. */
     for (int i = 0; i < 2; i++)
-        CU_ASSERT_EQUAL(fresh_call(&t, sockets[i], RECOVER_MS * f), 0);
-    CU_ASSERT_EQUAL(fresh_call(&t, sockets[0], CALL_MS * f), 0);
+        CU_ASSERT_EQUAL(fresh_call(t.lh.kubelet, sockets[i], RECOVER_MS * f), 0);
+    CU_ASSERT_EQUAL(fresh_call(t.lh.kubelet, sockets[0], CALL_MS * f), 0);
     CU_ASSERT_EQUAL(ksim_restart(t.sim), 0);
     CU_ASSERT_EQUAL(ksim_wait_registered(t.sim, HL_PGPU, RECOVER_MS * f), 0);
     CU_ASSERT_EQUAL(ksim_wait_lists(t.sim, HL_PGPU, 1, RECOVER_MS * f), 0);
