@@ -9,6 +9,7 @@
 #include "plugin/config/config.h"
 #include "plugin/config/values.h"
 #include "topology/base/cleanup.h"
+#include "topology/base/regular.h"
 #include "topology/base/macros.h"
 
 /* The whole file; one byte more than the limit is read to tell a file of
@@ -16,13 +17,18 @@
 static int
 read_all(const char *path, char **ret, size_t *ret_len, struct topo_error *err)
 {
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    _cleanup_close_ int fd = -1;
     _cleanup_free_ char *buf = NULL;
     size_t len = 0;
     ssize_t n;
+    int r;
 
-    if (fd < 0)
-        return topo_error_set(err, -errno, "config %s: open: %s", path, strerror(errno));
+    /* Never blocks: a FIFO given as config is refused, not waited on. */
+    r = topo_open_regular(AT_FDCWD, path, &fd);
+    if (r == -EISDIR || r == -EBADFD)
+        return topo_error_set(err, r, "config %s: not a regular file", path);
+    if (r < 0)
+        return topo_error_set(err, r, "config %s: open: %s", path, strerror(-r));
     buf = malloc(PLUGIN_CONFIG_MAX_BYTES + 1);
     if (!buf)
         return topo_error_set(err, -ENOMEM, "out of memory");
@@ -86,7 +92,7 @@ apply_key(const char *path, const char *key, struct json_object *v, struct plugi
         const char *key;
         char **dst;
     } strings[] = {
-        {"sysfsRoot", &o->sysfs_root},  {"devRoot", &o->dev_root},
+        {"sysfsRoot", &o->sysfs_root},   {"devRoot", &o->dev_root},
         {"kubeletDir", &o->kubelet_dir}, {"cdiDir", &o->cdi_dir},
         {"gpuAlias", &o->gpu_alias},    {"nvswitchAlias", &o->nvswitch_alias},
         {"nfdFeaturesDir", &o->nfd_dir},
@@ -127,9 +133,8 @@ apply_key(const char *path, const char *key, struct json_object *v, struct plugi
     }
     if (strcmp(key, "logLevel") == 0) {
         if (!s || log_level_parse(s, &o->log_level) < 0)
-            return topo_error_set(err, -EINVAL,
-                                  "config %s: \"logLevel\" must be debug, info, warn or error",
-                                  path);
+            return topo_error_set(
+                err, -EINVAL, "config %s: \"logLevel\" must be debug, info, warn or error", path);
         return 0;
     }
     return topo_error_set(err, -EINVAL, "config %s: unknown key \"%s\"", path, key);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "topology/base/cleanup.h"
+#include "topology/base/regular.h"
 #include "topology/host/sysfs.h"
 
 int
@@ -16,12 +17,13 @@ topo_sysfs_read(int dirfd, const char *path, char *buf, size_t size)
     _cleanup_close_ int fd = -1;
     char tmp[4096];
     ssize_t n;
+    int r;
 
     if (size == 0 || size > sizeof(tmp))
         return -EINVAL;
-    fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
+    r = topo_open_regular(dirfd, path, &fd);
+    if (r < 0)
+        return r;
     /* One read: sysfs attributes are produced whole on the first read. */
     n = read(fd, tmp, size);
     if (n < 0)

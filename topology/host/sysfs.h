@@ -9,7 +9,8 @@
 
 /* Read the attribute at dirfd/path into buf (NUL-terminated, trailing
  * newline removed). Returns its length, -errno on failure, -EFBIG when it
- * does not fit in size-1 bytes. buf is untouched on failure. */
+ * does not fit in size-1 bytes, -EBADFD/-EISDIR when it is not a regular
+ * file (never blocks on a FIFO). buf is untouched on failure. */
 int topo_sysfs_read(int dirfd, const char *path, char *buf, size_t size);
 
 /* Target of the symlink dirfd/path in a new string (*ret, caller frees).
