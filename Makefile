@@ -64,6 +64,7 @@ include test/rules.mk
 include deployments/image/rules.mk
 include test/manifests/rules.mk
 include test/realkernel/rules.mk
+include test/soak/rules.mk
 
 deps:
 	@sh scripts/install-deps.sh

@@ -71,7 +71,7 @@ fixtures: $(FIXTURES)/.stamp
 TEST_ENV := KGDP_BIN=$(abspath $(BIN)) KGDP_FIXTURES=$(abspath $(FIXTURES)) \
 	KGDP_SIM=$(abspath $(SIM_BIN)) KGDP_GO_PEER=$(abspath $(GO_PEER)) \
 	KGDP_TESTD=$(abspath $(TESTD_BIN)) KGDP_CDI_CHECK=$(abspath $(CDI_CHECK)) \
-	KGDP_SRCDIR=$(CURDIR) KGDP_BUILD=$(abspath $(BUILD))
+	KGDP_SRCDIR=$(CURDIR) KGDP_BUILD=$(abspath $(BUILD)) KGDP_SANITIZED=$(SAN)
 TEST_RUN ?=
 
 unit: $(UNIT_BIN) $(CDI_CHECK) $(FIXTURES)/.stamp
