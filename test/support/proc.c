@@ -85,24 +85,36 @@ tproc_spawn(char *const *argv, const char *out_path, char *const *extra_env, pid
 int
 tproc_spawn_daemon(char *const *argv, const char *out_path, char *const *extra_env, pid_t *ret_pid)
 {
+    /* Possible leaks count too; what libraries keep in ways valgrind
+     * cannot follow is listed, with the reason, in scripts/valgrind.supp. */
     static char *const vg[] = {"valgrind",
                                "-q",
                                "--error-exitcode=99",
                                "--leak-check=full",
-                               "--errors-for-leak-kinds=definite",
-                               "--show-leak-kinds=definite",
+                               "--errors-for-leak-kinds=definite,possible",
+                               "--show-leak-kinds=definite,possible",
                                "--trace-children=no",
+                               NULL, /* --suppressions=, when the source dir is known */
                                NULL};
+    char *vg_args[sizeof(vg) / sizeof(vg[0])];
+    const char *src = getenv("KGDP_SRCDIR");
+    char *supp = NULL;
     char **full;
     int r;
 
     if (tproc_factor() == 1)
         return tproc_spawn(argv, out_path, extra_env, ret_pid);
-    full = concat(vg, argv);
-    if (!full)
+    memcpy(vg_args, vg, sizeof(vg));
+    if (src && asprintf(&supp, "--suppressions=%s/scripts/valgrind.supp", src) >= 0)
+        vg_args[sizeof(vg) / sizeof(vg[0]) - 2] = supp;
+    full = concat(vg_args, argv);
+    if (!full) {
+        free(supp);
         return -ENOMEM;
+    }
     r = tproc_spawn(full, out_path, extra_env, ret_pid);
     free(full);
+    free(supp);
     return r;
 }
 
