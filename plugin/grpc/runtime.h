@@ -29,7 +29,8 @@ void plugin_runtime_run(struct plugin_loop *loop);
 
 /* One self-probe round, on a thread that may block (never the loop's):
  * every socket that serves is asked GetDevicePluginOptions within
- * timeout_ms, and one that does not answer is re-created by the loop (a
+ * timeout_ms (then once more within three times that), and one that does
+ * not answer is re-created by the loop (a
  * server can stop accepting while its socket file stays). A round is
  * skipped while this process cannot open a socket itself: a probe could
  * not tell a dead server from our own lack of descriptors. */

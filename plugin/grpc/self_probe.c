@@ -101,6 +101,10 @@ plugin_runtime_probe(struct plugin_loop *loop, int timeout_ms)
         if (!can_dial())
             break;
         r = plugin_probe_socket(t[i].path, timeout_ms, &err);
+        /* A busy server gets a second, longer chance before it is
+         * replaced; a dead one is refused at once both times. */
+        if (r != 0 && can_dial())
+            r = plugin_probe_socket(t[i].path, 3 * timeout_ms, &err);
         /* Our own shortage is not the server's fault. */
         if (r == 0 || r == -ENOMEM || r == -EMFILE || r == -ENFILE || !can_dial())
             continue;
