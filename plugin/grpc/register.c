@@ -13,6 +13,7 @@
 #include "plugin/grpc/unary_ops.h"
 #include "proto/api.pb-c.h"
 #include "topology/base/cleanup.h"
+#include "topology/base/macros.h"
 
 /* Registration with the kubelet runs as an ordinary client call on the
  * loop's queue: the loop must keep serving, because the kubelet dials back
@@ -94,7 +95,7 @@ register_channel(const char *kubelet_sock)
          .key = (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
          .value.integer = PLUGIN_REGISTER_RETRY_MAX_MS},
     };
-    grpc_channel_args channel_args = {.num_args = sizeof(args) / sizeof(args[0]), .args = args};
+    grpc_channel_args channel_args = {.num_args = ARRAY_SIZE(args), .args = args};
     grpc_channel_credentials *creds;
     grpc_channel *ch;
     char *target;

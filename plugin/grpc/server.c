@@ -10,6 +10,7 @@
 #include "plugin/grpc/listener.h"
 #include "plugin/grpc/loop.h"
 #include "plugin/grpc/socket_path.h"
+#include "topology/base/macros.h"
 
 static const char *const method_paths[PLUGIN_M_COUNT] = {
     [PLUGIN_M_OPTIONS] = "/v1beta1.DevicePlugin/GetDevicePluginOptions",
@@ -101,7 +102,7 @@ server_create(struct plugin_server *s)
          .key = (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS,
          .value.integer = MAX_CONCURRENT_STREAMS},
     };
-    grpc_channel_args channel_args = {.num_args = sizeof(args) / sizeof(args[0]), .args = args};
+    grpc_channel_args channel_args = {.num_args = ARRAY_SIZE(args), .args = args};
     grpc_server *srv = grpc_server_create(&channel_args, NULL);
 
     if (!srv)
@@ -118,7 +119,6 @@ server_create(struct plugin_server *s)
     return srv;
 }
 
-/* A started grpc_server has to be shut down before it is destroyed. */
 /* A started grpc_server has to be shut down before it is destroyed. One
  * that never had a connection or a call does so at once. */
 static void
