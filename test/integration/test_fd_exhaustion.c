@@ -69,7 +69,7 @@ test_exhausted_then_serving(void)
     sockets[1] = ksim_endpoint(t.sim, HL_NVSWITCH);
     open_before = tproc_fd_count(t.lh.pid);
     CU_ASSERT_TRUE_FATAL(open_before > 0 && sockets[0] && sockets[1]);
-    lim.rlim_cur = lim.rlim_max = (rlim_t)(open_before + SPARE_FDS);
+    lim.rlim_cur = lim.rlim_max = (rlim_t)open_before + SPARE_FDS;
     CU_ASSERT_EQUAL_FATAL(prlimit(t.lh.pid, RLIMIT_NOFILE, &lim, NULL), 0);
     n = flood(&t, sockets[0], fds, FLOOD);
     most = wait_fds(t.lh.pid, (int)lim.rlim_max - 3, RECOVER_MS * f);

@@ -212,9 +212,18 @@ tproc_rss_kb(pid_t pid)
     f = fopen(path, "re");
     if (!f)
         return -errno;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
+    while (fgets(line, sizeof(line), f)) {
+        char *end;
+        long v;
+
+        if (strncmp(line, "VmRSS:", 6) != 0)
+            continue;
+        errno = 0;
+        v = strtol(line + 6, &end, 10);
+        if (errno == 0 && end != line + 6)
+            kb = v;
+        break;
+    }
     fclose(f);
     return kb;
 }
