@@ -43,17 +43,26 @@ test_backoff_schedule(void)
     struct plugin_server *a = start_with_kubelet(&f);
     gpr_timespec now;
 
-    /* Failure: wait 100 ms (the next delay is 200), then 200, then 400. */
-    CU_ASSERT_FATAL(lf_drive(&f, reached, &(struct wait_for){PLUGIN_REG_WAITING, 200}, 10000));
+    /* Failure: wait the first delay (the next is twice that), then doubling. */
+    CU_ASSERT_FATAL(lf_drive(
+        &f, reached, &(struct wait_for){PLUGIN_REG_WAITING, 2 * PLUGIN_REGISTER_RETRY_FIRST_MS},
+        10000));
     now = gpr_now(GPR_CLOCK_MONOTONIC);
-    CU_ASSERT(gpr_time_to_millis(gpr_time_sub(a->reg.retry_at, now)) <= 100);
-    CU_ASSERT_FATAL(lf_drive(&f, reached, &(struct wait_for){PLUGIN_REG_WAITING, 400}, 10000));
-    CU_ASSERT_FATAL(lf_drive(&f, reached, &(struct wait_for){PLUGIN_REG_WAITING, 800}, 10000));
+    CU_ASSERT(gpr_time_to_millis(gpr_time_sub(a->reg.retry_at, now)) <=
+              PLUGIN_REGISTER_RETRY_FIRST_MS);
+    CU_ASSERT_FATAL(lf_drive(
+        &f, reached, &(struct wait_for){PLUGIN_REG_WAITING, 4 * PLUGIN_REGISTER_RETRY_FIRST_MS},
+        10000));
+    CU_ASSERT_FATAL(lf_drive(
+        &f, reached, &(struct wait_for){PLUGIN_REG_WAITING, 8 * PLUGIN_REGISTER_RETRY_FIRST_MS},
+        10000));
     /* A kubelet restart starts over at once, with a fresh schedule. */
     lf_post(&f, PLUGIN_EV_KUBELET_NEW, NULL);
     CU_ASSERT_EQUAL(a->reg.state, PLUGIN_REG_IN_FLIGHT);
     CU_ASSERT_EQUAL(a->reg.backoff.next_ms, 0);
-    CU_ASSERT_FATAL(lf_drive(&f, reached, &(struct wait_for){PLUGIN_REG_WAITING, 200}, 10000));
+    CU_ASSERT_FATAL(lf_drive(
+        &f, reached, &(struct wait_for){PLUGIN_REG_WAITING, 2 * PLUGIN_REGISTER_RETRY_FIRST_MS},
+        10000));
     lf_stop(&f);
 }
 
@@ -78,7 +87,9 @@ test_again_while_in_flight(void)
     CU_ASSERT_FATAL(lf_drive(&f, again_taken, NULL, 10000));
     CU_ASSERT_EQUAL(a->reg.state, PLUGIN_REG_IN_FLIGHT);
     CU_ASSERT_EQUAL(a->reg.backoff.next_ms, 0);
-    CU_ASSERT_FATAL(lf_drive(&f, reached, &(struct wait_for){PLUGIN_REG_WAITING, 200}, 10000));
+    CU_ASSERT_FATAL(lf_drive(
+        &f, reached, &(struct wait_for){PLUGIN_REG_WAITING, 2 * PLUGIN_REGISTER_RETRY_FIRST_MS},
+        10000));
     lf_stop(&f);
 }
 
@@ -88,12 +99,13 @@ test_cancel(void)
     struct loop_fixture f;
     struct plugin_server *a = start_with_kubelet(&f);
 
-    CU_ASSERT_FATAL(lf_drive(&f, reached, &(struct wait_for){PLUGIN_REG_WAITING, 200}, 10000));
+    CU_ASSERT_FATAL(lf_drive(
+        &f, reached, &(struct wait_for){PLUGIN_REG_WAITING, 2 * PLUGIN_REGISTER_RETRY_FIRST_MS},
+        10000));
     /* A pending retry is dropped: nothing fires at retry_at any more. */
     plugin_register_cancel(a);
     CU_ASSERT_EQUAL(a->reg.state, PLUGIN_REG_IDLE);
-    CU_ASSERT_EQUAL(gpr_time_cmp(plugin_loop_deadline(f.loop),
-                                 gpr_inf_future(GPR_CLOCK_MONOTONIC)),
+    CU_ASSERT_EQUAL(gpr_time_cmp(plugin_loop_deadline(f.loop), gpr_inf_future(GPR_CLOCK_MONOTONIC)),
                     0);
     CU_ASSERT_EQUAL(a->reg.state, PLUGIN_REG_IDLE);
     /* Cancelling an attempt in flight also drops the "once more". */
