@@ -33,7 +33,9 @@ change_dir(const char *dir, enum dir_change how)
     }
     switch (how) {
     case DIR_DELETED:
-        tproc_rm_tree(dir);
+        /* the daemon may bind a socket again while the tree goes: retry */
+        for (int i = 0; i < 50 && access(dir, F_OK) == 0; i++)
+            tproc_rm_tree(dir);
         r = mkdir(dir, 0750) < 0 ? -errno : 0;
         break;
     case DIR_MOVED:
