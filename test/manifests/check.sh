@@ -25,7 +25,7 @@ if ! cmp -s "$here/package-lock.json" "$npm_dir/package-lock.json" || [ ! -d "$n
 fi
 export NODE_PATH="$npm_dir/node_modules"
 
-yamllint -s deployments || fail "yamllint deployments"
+yamllint -c test/manifests/yamllint.yaml -s deployments || fail "yamllint deployments"
 echo "manifests: yamllint clean: $(find deployments -name '*.yaml' | wc -l) files"
 
 rm -rf "$out"
